@@ -1,0 +1,174 @@
+"""TD residuals, generalised advantage estimation (GAE) and advantage normalisation.
+
+With V the critic, the TD residual of step t is
+
+    δ_t = r_t + γ (1 − terminated_t) V(s_{t+1}) − V(s_t)                              (7.1)
+
+and GAE(γ, λ) is the exponentially weighted sum of the residuals that follow, inside one
+episode:
+
+    Â_t = Σ_{l≥0} (γλ)^l δ_{t+l} = δ_t + γλ (1 − done_t) Â_{t+1}                     (7.3)
+
+where ``done_t = terminated_t or truncated_t``. The two flags play different roles:
+
+* **terminated** (the pole fell): the episode truly ended, the future is worth 0, so the
+  bootstrap term γV(s_{t+1}) is dropped from δ_t.
+* **truncated** (a time limit): the episode was cut, not ended. The future still has value,
+  so δ_t bootstraps from V of the real final observation s_{t+1}.
+
+In both cases the λ-recursion stops at ``done_t``: the next row of the batch belongs to a new
+episode. This module therefore takes ``next_values`` explicitly, V(s_{t+1}) for each step,
+which is exactly what a vector environment with autoreset provides (use
+:func:`bootstrap_next_values` to build it).
+
+Layout is time-major: (T,) for one stream or (T, N) for N parallel environments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .validate import (
+    as_bool_mask,
+    as_tensor,
+    check_finite,
+    check_ndim,
+    check_same_shape,
+    check_unit_interval,
+)
+
+Tensor = torch.Tensor
+
+
+def _float(name: str, x: Any, like: Tensor | None = None) -> Tensor:
+    t = as_tensor(name, x)
+    if not t.is_floating_point():
+        t = t.float()
+    if like is not None:
+        t = t.to(device=like.device, dtype=like.dtype)
+    return check_finite(name, t)
+
+
+def _flags(name: str, x: Any | None, like: Tensor) -> Tensor:
+    if x is None:
+        return torch.zeros_like(like, dtype=torch.bool)
+    flags = as_bool_mask(name, x, like)
+    check_same_shape("rewards", like, **{name: flags})
+    return flags
+
+
+def td_residuals(
+    rewards: Any,
+    values: Any,
+    next_values: Any,
+    terminated: Any | None,
+    gamma: float,
+) -> Tensor:
+    """δ_t = r_t + γ (1 − terminated_t) V(s_{t+1}) − V(s_t), eq. (7.1).
+
+    Args:
+        rewards: r_t.  values: V(s_t).  next_values: V(s_{t+1}), the value of the observation
+            that followed step t (on truncation: of the real final observation).
+        terminated: True where s_{t+1} is terminal (its value is taken as 0); ``None`` = never.
+        gamma: discount γ in [0, 1].
+
+    Shapes:
+        every tensor argument and the result: (T,) or (T, N).
+    """
+    r = check_ndim("rewards", _float("rewards", rewards), (1, 2), "(T,) or (T, N)")
+    v = _float("values", values, r)
+    nv = _float("next_values", next_values, r)
+    check_same_shape("rewards", r, values=v, next_values=nv)
+    g = check_unit_interval("gamma", gamma)
+    term = _flags("terminated", terminated, r)
+    return r + g * (~term) * nv - v
+
+
+@torch.no_grad()
+def gae(
+    rewards: Any,
+    values: Any,
+    next_values: Any,
+    terminated: Any | None,
+    truncated: Any | None,
+    gamma: float,
+    lam: float,
+) -> Tensor:
+    """Generalised advantage estimates Â_t = δ_t + γλ (1 − done_t) Â_{t+1}, eq. (7.3).
+
+    λ = 0 gives the one-step TD residual δ_t; λ = 1 gives the Monte-Carlo return
+    (bootstrapped at truncations and at the end of the batch) minus V(s_t).
+
+    Args:
+        rewards, values, next_values, terminated, gamma: as in :func:`td_residuals`.
+        truncated: True where the episode was cut by a time limit after step t (bootstrapped
+            through ``next_values``, but the λ-sum stops there); ``None`` = never.
+        lam: λ in [0, 1].
+
+    The result carries no gradient: advantages are constants in the PPO objective.
+
+    Shapes:
+        every tensor argument and the result: (T,) or (T, N).
+    """
+    l = check_unit_interval("lam", lam)
+    delta = td_residuals(rewards, values, next_values, terminated, gamma)
+    r = delta  # same shape/device as rewards
+    done = _flags("terminated", terminated, r) | _flags("truncated", truncated, r)
+    decay = float(gamma) * l * (~done).to(delta.dtype)
+    adv = torch.empty_like(delta)
+    running = torch.zeros_like(delta[0])
+    for t in reversed(range(delta.shape[0])):
+        running = delta[t] + decay[t] * running
+        adv[t] = running
+    return adv
+
+
+def bootstrap_next_values(
+    values: Any,
+    last_value: Any,
+    truncated: Any | None = None,
+    final_values: Any | None = None,
+) -> Tensor:
+    """Build V(s_{t+1}) for every step of a rollout collected with autoreset.
+
+    Inside an episode the next state's value is simply the next row, ``values[t+1]``; after the
+    last row it is ``last_value`` = V(s_T). Where step t was truncated, the next row is already
+    the first state of a new episode, so V(s_{t+1}) must come from the real final observation
+    instead: ``final_values[t]``. (Rows after a termination keep ``values[t+1]``: GAE multiplies
+    them by 0.)
+
+    Shapes:
+        values, truncated, final_values, result: (T,) or (T, N);  last_value: () or (N,).
+    """
+    v = check_ndim("values", _float("values", values), (1, 2), "(T,) or (T, N)")
+    lv = _float("last_value", last_value, v)
+    if tuple(lv.shape) not in ((), tuple(v.shape[1:])):
+        raise ValueError(f"last_value: expected shape () or {tuple(v.shape[1:])}, got {tuple(lv.shape)}")
+    nxt = torch.cat([v[1:], lv.expand_as(v[:1])], dim=0)
+    if truncated is None:
+        return nxt
+    trunc = _flags("truncated", truncated, v)
+    if final_values is None:
+        if bool(trunc.any()):
+            raise ValueError("final_values: required where truncated is True (the value of the real final observation)")
+        return nxt
+    fv = _float("final_values", final_values, v)
+    check_same_shape("values", v, final_values=fv)
+    return torch.where(trunc, fv, nxt)
+
+
+def normalize(advantages: Any, eps: float = 1e-8) -> Tensor:
+    """Whiten advantages over **all** their entries: (Â − mean) / (std + eps).
+
+    PPO normalises over the minibatch as a whole (every time step and environment
+    together), not per column or per row.
+
+    Shapes:
+        advantages, result: any shape with at least 2 entries.
+    """
+    a = _float("advantages", advantages)
+    if a.numel() < 2:
+        raise ValueError(f"advantages: expected at least 2 entries to normalise, got {a.numel()}")
+    return (a - a.mean()) / (a.std() + eps)

@@ -1,0 +1,46 @@
+"""Sliders for the parameters whose effect is the lesson (γ, ε, λ, β).
+
+:func:`slider` wraps a drawing function ``draw(**params) -> Figure`` in ipywidgets
+sliders. Notebooks first show the static figure at the default value (what nbval and a
+static web view see), then the live slider in a cell tagged ``nbval-ignore-output``.
+Without ipywidgets, or outside a kernel, it falls back to drawing the default figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from matplotlib.figure import Figure
+
+
+def slider(draw: Callable[..., Figure], **params: tuple[float, float, float, float]) -> Any:
+    """Interactive redraw of ``draw`` with one float slider per parameter.
+
+    Each parameter is given as ``name=(min, max, step, default)``. Returns the ipywidgets
+    container (displayed as the cell's value), or the default Figure when widgets are missing.
+    """
+    for name, spec in params.items():
+        if len(spec) != 4 or not spec[0] <= spec[3] <= spec[1] or spec[2] <= 0:
+            raise ValueError(f"{name}: expected (min, max, step, default) with min <= default <= max, step > 0, got {spec}")
+    defaults = {name: spec[3] for name, spec in params.items()}
+    try:
+        import ipywidgets as widgets
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - ipywidgets is a dependency
+        return draw(**defaults)
+
+    controls = {
+        name: widgets.FloatSlider(value=d, min=lo, max=hi, step=step, description=name, continuous_update=False,
+                                  readout_format=".3g")
+        for name, (lo, hi, step, d) in params.items()
+    }
+    out = widgets.Output()
+
+    def redraw(**kwargs: float) -> None:
+        out.clear_output(wait=True)
+        with out:
+            display(draw(**kwargs))
+
+    widgets.interactive_output(redraw, controls)
+    return widgets.VBox([widgets.HBox(list(controls.values())), out])

@@ -1,0 +1,227 @@
+"""The PPO losses and the diagnostics that go with them.
+
+The probability ratio of the new policy to the one that collected the data is
+
+    ρ_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t) = exp(log π_θ − log π_θ_old)           (5.1)
+
+and PPO-clip maximises
+
+    L^CLIP(θ) = E_t[ min( ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t ) ]                     (5.2)
+
+Optimisers minimise, so :func:`clipped_surrogate_loss` returns −L^CLIP. ``logp_old`` and the
+advantages are constants of the update: they are detached here, whatever the caller passes.
+
+Shapes: any matching shapes, typically (B,) for a minibatch or (T, N) for a rollout; an
+optional ``mask`` (same shape, 0/1) leaves padded entries out of every mean, as for language
+models where sequences have different lengths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .validate import as_tensor, check_finite, check_positive, check_same_shape
+
+Tensor = torch.Tensor
+
+
+def _t(name: str, x: Any) -> Tensor:
+    t = as_tensor(name, x)
+    if not t.is_floating_point():
+        t = t.float()
+    return check_finite(name, t)
+
+
+def masked_mean(x: Tensor, mask: Any | None = None) -> Tensor:
+    """Mean of ``x`` over the entries where ``mask`` is 1 (all entries if ``mask`` is None).
+
+    Shapes:
+        x, mask: any matching shape;  result: ().
+    """
+    if mask is None:
+        return x.mean()
+    m = _t("mask", mask).to(x.device)
+    check_same_shape("x", x, mask=m)
+    total = m.sum()
+    if float(total) <= 0:
+        raise ValueError("mask: expected at least one entry equal to 1, got an all-zero mask")
+    return (x * m).sum() / total
+
+
+def ratio(logp_new: Any, logp_old: Any) -> Tensor:
+    """ρ = exp(log π_new − log π_old), eq. (5.1); ``logp_old`` is detached.
+
+    Shapes:
+        logp_new, logp_old, result: any matching shape.
+    """
+    new, old = _t("logp_new", logp_new), _t("logp_old", logp_old)
+    check_same_shape("logp_new", new, logp_old=old)
+    return torch.exp(new - old.detach())
+
+
+def clipped_surrogate(ratio: Any, advantages: Any, clip_eps: float) -> Tensor:
+    """The per-sample PPO-clip objective min(ρÂ, clip(ρ, 1−ε, 1+ε)Â), eq. (5.2), to be maximised.
+
+    Shapes:
+        ratio, advantages, result: any matching shape.
+    """
+    r, a = _t("ratio", ratio), _t("advantages", advantages)
+    check_same_shape("ratio", r, advantages=a)
+    eps = check_positive("clip_eps", clip_eps)
+    a = a.detach()
+    return torch.minimum(r * a, torch.clamp(r, 1.0 - eps, 1.0 + eps) * a)
+
+
+def clipped_surrogate_loss(
+    logp_new: Any,
+    logp_old: Any,
+    advantages: Any,
+    clip_eps: float = 0.2,
+    mask: Any | None = None,
+) -> Tensor:
+    """The PPO-clip policy loss −E_t[min(ρ_t Â_t, clip(ρ_t, 1−ε, 1+ε) Â_t)], eq. (5.2).
+
+    Shapes:
+        logp_new, logp_old, advantages, mask: any matching shape;  result: ().
+    """
+    rho = ratio(logp_new, logp_old)
+    return -masked_mean(clipped_surrogate(rho, advantages, clip_eps), mask)
+
+
+def value_loss(
+    values: Any,
+    returns: Any,
+    values_old: Any | None = None,
+    clip_eps: float | None = None,
+    mask: Any | None = None,
+) -> Tensor:
+    """Critic loss ½ E[(V − R)²], optionally clipped around the old values.
+
+    With ``clip_eps`` the prediction may not gain by moving more than ε from V_old:
+
+        V_clip = V_old + clip(V − V_old, −ε, ε)
+        L^V = ½ E[ max( (V − R)², (V_clip − R)² ) ]                                  (8.2)
+
+    The max (not the min) makes it a pessimistic bound, like the policy clip.
+
+    Shapes:
+        values, returns, values_old, mask: any matching shape;  result: ().
+    """
+    v, target = _t("values", values), _t("returns", returns).detach()
+    check_same_shape("values", v, returns=target)
+    err = (v - target) ** 2
+    if clip_eps is not None:
+        if values_old is None:
+            raise ValueError("values_old: required when clip_eps is given (the clip is around the old values)")
+        eps = check_positive("clip_eps", clip_eps)
+        old = _t("values_old", values_old).detach()
+        check_same_shape("values", v, values_old=old)
+        v_clip = old + torch.clamp(v - old, -eps, eps)
+        err = torch.maximum(err, (v_clip - target) ** 2)
+    return 0.5 * masked_mean(err, mask)
+
+
+def categorical_entropy(logits: Any, mask: Any | None = None) -> Tensor:
+    """Mean entropy H = −Σ_a π(a) log π(a) of categorical policies given by ``logits``.
+
+    Shapes:
+        logits: (..., A);  mask: (...);  result: ().
+    """
+    z = _t("logits", logits)
+    if z.ndim < 1 or z.shape[-1] < 1:
+        raise ValueError(f"logits: expected shape (..., A) with A >= 1, got {tuple(z.shape)}")
+    logp = torch.log_softmax(z, dim=-1)
+    ent = -(logp.exp() * logp).sum(dim=-1)
+    return masked_mean(ent, mask)
+
+
+def approx_kl(logp_new: Any, logp_old: Any, estimator: str = "k3", mask: Any | None = None) -> Tensor:
+    """Sample estimate of KL(π_old ‖ π_new) from actions drawn by π_old.
+
+    With log ρ = log π_new − log π_old:
+        k1 = −log ρ                  unbiased, but single samples can be negative
+        k3 = (ρ − 1) − log ρ         unbiased and never negative (lower variance)
+
+    Shapes:
+        logp_new, logp_old, mask: any matching shape;  result: ().
+    """
+    new, old = _t("logp_new", logp_new), _t("logp_old", logp_old)
+    check_same_shape("logp_new", new, logp_old=old)
+    log_rho = (new - old).detach()
+    if estimator == "k1":
+        per_sample = -log_rho
+    elif estimator == "k3":
+        per_sample = torch.expm1(log_rho) - log_rho
+    else:
+        raise ValueError(f"estimator: expected 'k1' or 'k3', got {estimator!r}")
+    return masked_mean(per_sample, mask)
+
+
+def clip_fraction(ratio: Any, clip_eps: float, mask: Any | None = None) -> Tensor:
+    """Fraction of samples whose ratio lies outside [1 − ε, 1 + ε] (where the clip may act).
+
+    Shapes:
+        ratio, mask: any matching shape;  result: ().
+    """
+    r = _t("ratio", ratio).detach()
+    eps = check_positive("clip_eps", clip_eps)
+    return masked_mean(((r - 1.0).abs() > eps).to(r.dtype), mask)
+
+
+def explained_variance(predictions: Any, targets: Any) -> Tensor:
+    """1 − Var[y − ŷ] / Var[y]: 1 is a perfect critic, 0 is no better than a constant, < 0 worse.
+
+    Returns NaN when the targets have zero variance (nothing to explain).
+
+    Shapes:
+        predictions, targets: any matching shape;  result: ().
+    """
+    yhat, y = _t("predictions", predictions).detach(), _t("targets", targets).detach()
+    check_same_shape("predictions", yhat, targets=y)
+    var_y = y.var(unbiased=False)
+    if float(var_y) == 0.0:
+        return torch.tensor(float("nan"))
+    return 1.0 - (y - yhat).var(unbiased=False) / var_y
+
+
+SIX_CASES = (
+    # (case, advantage sign, where the ratio is, gradient w.r.t. ρ is zero?)
+    (1, "A > 0", "ρ < 1 − ε", False),
+    (2, "A > 0", "1 − ε ≤ ρ ≤ 1 + ε", False),
+    (3, "A > 0", "ρ > 1 + ε", True),
+    (4, "A < 0", "ρ < 1 − ε", True),
+    (5, "A < 0", "1 − ε ≤ ρ ≤ 1 + ε", False),
+    (6, "A < 0", "ρ > 1 + ε", False),
+)
+
+
+def six_cases_table(clip_eps: float = 0.2, advantage: float = 1.0) -> list[dict[str, Any]]:
+    """The six clipping cases, each evaluated with autograd at a representative ratio.
+
+    For each case returns ``{"case", "A", "rho", "objective", "grad", "clipped"}`` where
+    ``grad`` = ∂/∂ρ of min(ρA, clip(ρ, 1−ε, 1+ε)A) computed by autograd and ``clipped`` says
+    whether the gradient is exactly zero (the sample no longer pushes the policy).
+    """
+    eps = check_positive("clip_eps", clip_eps)
+    a_mag = abs(check_positive("advantage", abs(advantage)))
+    rhos = (1.0 - 2 * eps, 1.0, 1.0 + 2 * eps)
+    rows = []
+    for case, sign_text, where, _ in SIX_CASES:
+        a = a_mag if sign_text == "A > 0" else -a_mag
+        rho = torch.tensor(rhos[(case - 1) % 3], dtype=torch.float64, requires_grad=True)
+        obj = clipped_surrogate(rho, torch.tensor(a, dtype=torch.float64), eps)
+        (grad,) = torch.autograd.grad(obj, rho)
+        rows.append(
+            {
+                "case": case,
+                "A": a,
+                "where": where,
+                "rho": round(float(rho), 6),
+                "objective": float(obj),
+                "grad": float(grad),
+                "clipped": float(grad) == 0.0,
+            }
+        )
+    return rows

@@ -1,0 +1,78 @@
+"""Input validation shared by every module: clear ``ValueError`` s, never silent wrong answers.
+
+Each helper names the argument, says what was expected and shows what came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+Tensor = torch.Tensor
+
+
+def as_tensor(name: str, x: Any, dtype: torch.dtype | None = None) -> Tensor:
+    """Convert ``x`` (tensor, NumPy array, list, number) to a tensor, keeping tensors as they are.
+
+    A tensor keeps its device and autograd graph; other inputs become ``dtype``
+    (default float32) on the CPU.
+    """
+    if isinstance(x, torch.Tensor):
+        return x if dtype is None or x.dtype == dtype else x.to(dtype)
+    try:
+        return torch.as_tensor(x, dtype=dtype or torch.float32)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"{name}: expected a tensor or array of numbers, got {type(x).__name__} ({exc})") from None
+
+
+def check_finite(name: str, x: Tensor) -> Tensor:
+    """Raise if ``x`` holds NaN or ±inf."""
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        n_nan = int(torch.isnan(x).sum())
+        n_inf = int(torch.isinf(x).sum())
+        raise ValueError(f"{name}: expected finite values, got {n_nan} NaN and {n_inf} inf of {x.numel()} entries")
+    return x
+
+
+def check_unit_interval(name: str, value: float) -> float:
+    """Raise unless ``0 <= value <= 1`` (used for γ and λ)."""
+    v = float(value)
+    if not (0.0 <= v <= 1.0):  # also rejects NaN
+        raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
+    return v
+
+
+def check_positive(name: str, value: float) -> float:
+    """Raise unless ``value > 0`` (used for ε, learning rates, β targets)."""
+    v = float(value)
+    if not (v > 0.0):  # also rejects NaN
+        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
+    return v
+
+
+def check_ndim(name: str, x: Tensor, allowed: Sequence[int], layout: str) -> Tensor:
+    """Raise unless ``x.ndim`` is one of ``allowed``; ``layout`` names the expected shape, e.g. "(T,) or (T, N)"."""
+    if x.ndim not in allowed:
+        raise ValueError(f"{name}: expected shape {layout}, got shape {tuple(x.shape)}")
+    return x
+
+
+def check_same_shape(reference_name: str, reference: Tensor, **others: Tensor | None) -> None:
+    """Raise unless every tensor in ``others`` (``None`` skipped) has the shape of ``reference``."""
+    for name, x in others.items():
+        if x is not None and tuple(x.shape) != tuple(reference.shape):
+            raise ValueError(
+                f"{name}: expected the shape of {reference_name} {tuple(reference.shape)}, got {tuple(x.shape)}"
+            )
+
+
+def as_bool_mask(name: str, x: Any, like: Tensor) -> Tensor:
+    """A 0/1 or bool array as a bool tensor on ``like``'s device; anything but 0/1 is an error."""
+    t = as_tensor(name, x)
+    if t.dtype != torch.bool:
+        if not bool(((t == 0) | (t == 1)).all()):
+            raise ValueError(f"{name}: expected booleans or 0/1 values, got other values such as {t.flatten()[0].item()!r}")
+        t = t != 0
+    return t.to(like.device)

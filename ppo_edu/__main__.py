@@ -48,6 +48,12 @@ def _check_env(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- classroom (student notebooks, instructor tools) ------------------------------------------
+
+
+# --- training (capstone) -----------------------------------------------------------------------
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ppo_edu", description="ppo_edu: the PPO course's tools")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -83,7 +83,7 @@ def td_residuals(
     check_same_shape("rewards", r, values=v, next_values=nv)
     g = check_unit_interval("gamma", gamma)
     term = _flags("terminated", terminated, r)
-    return r + g * (~term) * nv - v
+    return r + g * (~term).to(r.dtype) * nv - v
 
 
 @torch.no_grad()
@@ -172,3 +172,51 @@ def normalize(advantages: Any, eps: float = 1e-8) -> Tensor:
     if a.numel() < 2:
         raise ValueError(f"advantages: expected at least 2 entries to normalise, got {a.numel()}")
     return (a - a.mean()) / (a.std() + eps)
+
+
+def k_step_advantages(
+    rewards: Any,
+    values: Any,
+    next_values: Any,
+    terminated: Any | None,
+    truncated: Any | None,
+    gamma: float,
+    k: int,
+) -> Tensor:
+    """The k-step advantage estimate Â_t^(k) = Σ_{l<k} γ^l δ_{t+l}, eq. (7.2), inside one episode.
+
+    Equivalently Â_t^(k) = r_t + γ r_{t+1} + … + γ^{k−1} r_{t+k−1} + γ^k V(s_{t+k}) − V(s_t):
+    k rewards, then the critic. The sum stops early where the episode ends (terminated: no
+    bootstrap; truncated: bootstrap from ``next_values``) or where the batch ends (bootstrap
+    from ``next_values`` of the last row). k = 1 is δ_t; k ≥ T is the Monte-Carlo estimate.
+
+    Shapes:
+        every tensor argument and the result: (T,) or (T, N).
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k: expected a positive integer number of steps, got {k!r}")
+    delta = td_residuals(rewards, values, next_values, terminated, gamma)
+    done = _flags("terminated", terminated, delta) | _flags("truncated", truncated, delta)
+    out = delta.clone()
+    weight = torch.ones_like(delta)  # γ^l · [no episode end in steps t … t+l−1]
+    for l in range(1, min(k, delta.shape[0])):
+        weight = weight[:-1] * float(gamma) * (~done[l - 1 : delta.shape[0] - 1]).to(delta.dtype)
+        out[:-l] += weight * delta[l:]
+    return out
+
+
+def lambda_average(k_step: Any, lam: float) -> Tensor:
+    """(1 − λ) Σ_{k=1}^{K−1} λ^{k−1} Â^(k) + λ^{K−1} Â^(K): the λ-average of k-step estimates, eq. (7.4).
+
+    ``k_step[k−1]`` holds Â^(k). Over a batch of length T every Â^(k) with k ≥ T equals Â^(T)
+    (the sum has run out of steps), so the infinite tail of weights (1 − λ)λ^{k−1}, k ≥ K,
+    collapses onto the last entry as λ^{K−1}. With K = T this equals :func:`gae` exactly.
+
+    Shapes:
+        k_step: (K, T) or (K, T, N);  result: (T,) or (T, N).
+    """
+    l = check_unit_interval("lam", lam)
+    a = check_ndim("k_step", _float("k_step", k_step), (2, 3), "(K, T) or (K, T, N)")
+    K = a.shape[0]
+    w = torch.tensor([(1 - l) * l ** (k - 1) for k in range(1, K)] + [l ** (K - 1)], dtype=a.dtype, device=a.device)
+    return torch.einsum("k,k...->...", w, a)

@@ -218,8 +218,8 @@ def six_cases_table(clip_eps: float = 0.2, advantage: float = 1.0) -> list[dict[
                 "case": case,
                 "A": a,
                 "where": where,
-                "rho": round(float(rho), 6),
-                "objective": float(obj),
+                "rho": round(float(rho.detach()), 6),
+                "objective": float(obj.detach()),
                 "grad": float(grad),
                 "clipped": float(grad) == 0.0,
             }

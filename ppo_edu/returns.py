@@ -67,9 +67,10 @@ def discounted_returns(
         if tuple(lv.shape) not in ((), tuple(r.shape[1:])):
             raise ValueError(f"last_value: expected shape () or {tuple(r.shape[1:])}, got {tuple(lv.shape)}")
         running = running + lv
+    keep = g * (~done).to(r.dtype)  # γ(1 − done_t), in the rewards' precision
     out = torch.empty_like(r)
     for t in reversed(range(r.shape[0])):
-        running = r[t] + g * (~done[t]) * running
+        running = r[t] + keep[t] * running
         out[t] = running
     return out
 

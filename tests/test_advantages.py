@@ -1,0 +1,131 @@
+"""TD residuals and GAE: hand-worked examples, a naive reference, the λ limits, terminated vs truncated."""
+
+import pytest
+import torch
+
+import ppo_edu as pe
+
+
+def naive_gae(r, v, nv, term, trunc, gamma, lam):
+    """Â_t = Σ_l (γλ)^l δ_{t+l}, summed forward until the episode of t ends."""
+    T = len(r)
+    delta = [r[t] + gamma * (0.0 if term[t] else nv[t]) - v[t] for t in range(T)]
+    out = []
+    for t in range(T):
+        total, w = 0.0, 1.0
+        for k in range(t, T):
+            total += w * delta[k]
+            if term[k] or trunc[k]:
+                break
+            w *= gamma * lam
+        out.append(total)
+    return out
+
+
+def test_hand_worked_three_steps():
+    # r = (1, 1, 1), V = (0.5, 0.4, 0.3), V(s_3) = 0.2, γ = 0.9, λ = 0.5, no episode end.
+    r, v, nv = [1.0, 1.0, 1.0], [0.5, 0.4, 0.3], [0.4, 0.3, 0.2]
+    d = pe.advantages.td_residuals(r, v, nv, None, 0.9)
+    # δ_0 = 1 + 0.36 − 0.5 = 0.86,  δ_1 = 1 + 0.27 − 0.4 = 0.87,  δ_2 = 1 + 0.18 − 0.3 = 0.88
+    assert d.tolist() == pytest.approx([0.86, 0.87, 0.88])
+    a = pe.advantages.gae(r, v, nv, None, None, 0.9, 0.5)
+    # Â_2 = 0.88,  Â_1 = 0.87 + 0.45·0.88 = 1.266,  Â_0 = 0.86 + 0.45·1.266 = 1.4297
+    assert a.tolist() == pytest.approx([1.4297, 1.266, 0.88])
+
+
+def test_termination_drops_bootstrap_and_stops_sum():
+    r, v, nv = [1.0, 1.0, 1.0], [0.5, 0.4, 0.3], [0.4, 99.0, 0.2]
+    a = pe.advantages.gae(r, v, nv, [False, True, False], None, 0.9, 0.5)
+    # δ_1 = 1 − 0.4 = 0.6 (V(s_2) ignored: terminal), Â_1 = 0.6 (sum stops), Â_0 = 0.86 + 0.45·0.6
+    assert a.tolist() == pytest.approx([0.86 + 0.45 * 0.6, 0.6, 0.88])
+
+
+def test_truncation_bootstraps_but_stops_sum():
+    r, v = [1.0, 1.0, 1.0], [0.5, 0.4, 0.3]
+    nv = [0.4, 2.0, 0.2]  # V of the real final observation after step 1 is 2.0
+    a = pe.advantages.gae(r, v, nv, None, [False, True, False], 0.9, 0.5)
+    d1 = 1.0 + 0.9 * 2.0 - 0.4
+    assert a.tolist() == pytest.approx([0.86 + 0.45 * d1, d1, 0.88])
+    term = pe.advantages.gae(r, v, nv, [False, True, False], None, 0.9, 0.5)
+    assert float(a[1] - term[1]) == pytest.approx(0.9 * 2.0)  # the bootstrap is the only difference
+
+
+@pytest.mark.parametrize("gamma, lam", [(0.99, 0.95), (0.9, 0.0), (1.0, 1.0), (0.5, 0.7)])
+def test_matches_naive_loop(gamma, lam):
+    g = torch.Generator().manual_seed(3)
+    T, N = 20, 4
+    r, v, nv = (torch.randn(T, N, generator=g, dtype=torch.float64) for _ in range(3))
+    term = torch.rand(T, N, generator=g) < 0.15
+    trunc = (torch.rand(T, N, generator=g) < 0.1) & ~term
+    got = pe.advantages.gae(r, v, nv, term, trunc, gamma, lam)
+    for n in range(N):
+        want = naive_gae(r[:, n].tolist(), v[:, n].tolist(), nv[:, n].tolist(), term[:, n].tolist(),
+                         trunc[:, n].tolist(), gamma, lam)
+        assert got[:, n].tolist() == pytest.approx(want, abs=1e-10)
+
+
+def test_lambda_zero_is_td_residual():
+    g = torch.Generator().manual_seed(4)
+    r, v, nv = (torch.randn(10, 3, generator=g) for _ in range(3))
+    term = torch.rand(10, 3, generator=g) < 0.2
+    assert torch.allclose(pe.advantages.gae(r, v, nv, term, None, 0.97, 0.0),
+                          pe.advantages.td_residuals(r, v, nv, term, 0.97))
+
+
+def test_lambda_one_is_monte_carlo_return_minus_value():
+    g = torch.Generator().manual_seed(5)
+    T = 15
+    r, v = torch.randn(T, 2, generator=g, dtype=torch.float64), torch.randn(T, 2, generator=g, dtype=torch.float64)
+    term = torch.zeros(T, 2, dtype=torch.bool)
+    term[6, 0] = term[T - 1, 0] = term[9, 1] = term[T - 1, 1] = True  # every episode terminates inside the batch
+    nv = pe.advantages.bootstrap_next_values(v, torch.zeros(2, dtype=torch.float64))
+    adv = pe.advantages.gae(r, v, nv, term, None, 0.95, 1.0)
+    mc = pe.returns.discounted_returns(r, 0.95, dones=term)
+    assert torch.allclose(adv, mc - v, atol=1e-12)
+
+
+def test_bootstrap_next_values_uses_final_observation_on_truncation():
+    v = torch.tensor([[1.0], [2.0], [3.0]])
+    trunc = torch.tensor([[False], [True], [False]])
+    final = torch.tensor([[0.0], [7.0], [0.0]])
+    nv = pe.advantages.bootstrap_next_values(v, torch.tensor([4.0]), trunc, final)
+    assert nv.flatten().tolist() == [2.0, 7.0, 4.0]
+    with pytest.raises(ValueError, match="final_values: required where truncated"):
+        pe.advantages.bootstrap_next_values(v, torch.tensor([4.0]), trunc)
+
+
+def test_gae_carries_no_gradient():
+    v = torch.tensor([0.5, 0.4], requires_grad=True)
+    a = pe.advantages.gae([1.0, 1.0], v, torch.tensor([0.4, 0.0]), [False, True], None, 0.9, 0.9)
+    assert not a.requires_grad
+
+
+def test_normalize_over_all_entries():
+    a = torch.tensor([[1.0, 2.0], [3.0, 10.0]])
+    n = pe.advantages.normalize(a)
+    assert float(n.mean()) == pytest.approx(0.0, abs=1e-6)
+    assert float(n.std()) == pytest.approx(1.0, abs=1e-6)
+    assert torch.allclose(n, (a - a.mean()) / a.std(), atol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 entries"):
+        pe.advantages.normalize(torch.tensor([1.0]))
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"gamma": 1.01}, r"gamma: expected a number in \[0, 1\], got 1.01"),
+        ({"lam": -0.5}, r"lam: expected a number in \[0, 1\], got -0.5"),
+        ({"lam": float("nan")}, r"lam: expected a number in \[0, 1\]"),
+        ({"values": [0.0, 0.0]}, r"values: expected the shape of rewards \(3,\), got \(2,\)"),
+        ({"next_values": [0.0, float("inf"), 0.0]}, r"next_values: expected finite values, got 0 NaN and 1 inf"),
+        ({"rewards": [1.0, float("nan"), 0.0]}, r"rewards: expected finite values, got 1 NaN"),
+        ({"terminated": [True, False]}, r"terminated: expected the shape of rewards \(3,\), got \(2,\)"),
+        ({"truncated": [[True, False, False]]}, r"truncated: expected the shape of rewards"),
+    ],
+)
+def test_bad_input_raises(change, match):
+    kwargs = dict(rewards=[1.0, 1.0, 1.0], values=[0.0] * 3, next_values=[0.0] * 3, terminated=None,
+                  truncated=None, gamma=0.9, lam=0.9)
+    kwargs.update(change)
+    with pytest.raises(ValueError, match=match):
+        pe.advantages.gae(**kwargs)

@@ -65,12 +65,19 @@ install_torch() {
 }
 
 install_torch
-say "installing ppo_edu (editable) with the course and development extras"
-"${PIP[@]}" install --quiet -e ".[course,dev]"
+STAMP=.venv/.ppo_edu-installed
+if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" ]] || ! .venv/bin/python -c "import ppo_edu" 2>/dev/null; then
+  say "installing ppo_edu (editable) with the course and development extras"
+  "${PIP[@]}" install --quiet -e ".[course,dev]"
+  touch "$STAMP"
+fi
 .venv/bin/python -m ppo_edu check-env
 
 if [[ "$LAUNCH" == 1 ]]; then
   say "opening JupyterLab on notebooks/ (stop it with Ctrl-C)"
-  exec .venv/bin/jupyter lab --notebook-dir=notebooks 00_start_here.ipynb "${LAB_ARGS[@]}"
+  ROOT_ARGS=()
+  [[ "$(id -u)" == 0 ]] && ROOT_ARGS=(--allow-root)  # containers often run as root
+  cd notebooks
+  exec ../.venv/bin/jupyter lab 00_start_here.ipynb "${ROOT_ARGS[@]}" "${LAB_ARGS[@]}"
 fi
 say "setup done. Open the course with ./course.sh, run the tests with .venv/bin/python -m pytest"

@@ -38,7 +38,7 @@ def test_mask_leaves_padding_out():
 def test_gradient_zero_exactly_in_the_clipped_cases(eps):
     rows = pe.losses.six_cases_table(eps)
     assert [r["case"] for r in rows] == [1, 2, 3, 4, 5, 6]
-    for row, (_, _, _, zero) in zip(rows, pe.losses.SIX_CASES):
+    for row, (_, _, _, zero) in zip(rows, pe.losses.SIX_CASES, strict=True):
         assert row["clipped"] is zero, row
         if not zero:
             assert row["grad"] == pytest.approx(row["A"])  # unclipped: ∂(ρA)/∂ρ = A

@@ -51,7 +51,101 @@ def _check_env(args: argparse.Namespace) -> int:
 # --- classroom (student notebooks, instructor tools) ------------------------------------------
 
 
+def _student_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--src", default="notebooks", help="folder of the solved course notebooks (default: notebooks)")
+    p.add_argument("--out", default="student", help="folder to write the student notebooks to (default: student)")
+    p.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 05 07 (default: all)")
+    p.add_argument("--nbgrader", action="store_true",
+                   help="instead, write nbgrader source notebooks: solutions kept and marked, hidden autograder tests")
+
+
+@command("student-notebooks", "write student copies of the notebooks: solutions blanked, solution() withheld",
+         _student_args)
+def _student_notebooks(args: argparse.Namespace) -> int:
+    from . import classroom
+
+    write = classroom.write_nbgrader_source if args.nbgrader else classroom.write_student_set
+    for path in write(args.src, args.out, args.only):
+        print(f"wrote {path}")
+    return 0
+
+
+def _grade_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("notebooks", nargs="+", help="handed-in notebooks (.ipynb)")
+    p.add_argument("--csv", help="also write the grades to this CSV file")
+    p.add_argument("--full", action="store_true", help="run with the full budget (default: quick mode)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: 600)")
+
+
+@command("grade", "run handed-in notebooks and report what each exercise's check says", _grade_args)
+def _grade(args: argparse.Namespace) -> int:
+    import csv
+
+    from . import classroom
+
+    grades = classroom.grade(args.notebooks, timeout=args.timeout, quick=not args.full)
+    for g in grades:
+        mistake = f" [{g.mistake}]" if g.mistake else ""
+        print(f"{g.notebook:<32} {g.exercise:<28} {g.status}{mistake}")
+    for notebook in dict.fromkeys(g.notebook for g in grades):
+        mine = [g for g in grades if g.notebook == notebook]
+        print(f"{notebook}: {sum(g.status == 'passed' for g in mine)}/{len(mine)} passed")
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["notebook", "exercise", "function", "status", "mistake", "message"])
+            for g in grades:
+                writer.writerow([g.notebook, g.exercise, g.function, g.status, g.mistake or "", g.message])
+        print(f"wrote {args.csv}")
+    return 0
+
+
 # --- training (capstone) -----------------------------------------------------------------------
+def _train_args(p: argparse.ArgumentParser) -> None:
+    from .train import PPOConfig
+
+    d = PPOConfig()
+    p.add_argument("--total-steps", type=int, default=d.total_steps, help=f"env steps per member ({d.total_steps})")
+    p.add_argument("--num-envs", type=int, default=d.num_envs, help=f"environments per member (default {d.num_envs})")
+    p.add_argument("--population", type=int, default=1, help="agents trained side by side (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ... (default auto)")
+    p.add_argument("--env-backend", default="torch", choices=("torch", "gymnasium"), help="rollout environments")
+    p.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes on gymnasium CartPole-v1")
+    p.add_argument("--save", help="write a checkpoint here at the end")
+    p.add_argument("--resume", help="continue the run saved in this checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@command("train", "train PPO on CartPole-v1 (batched torch env), then evaluate on gymnasium's", _train_args)
+def _train(args: argparse.Namespace) -> int:
+    import time
+
+    from .train import PPOConfig, Trainer, evaluate
+
+    if args.resume:
+        trainer = Trainer.load(args.resume, device=None if args.device == "auto" else args.device)
+    else:
+        cfg = PPOConfig(
+            total_steps=args.total_steps, num_envs=args.num_envs, population=args.population, seed=args.seed,
+            device=args.device, env_backend=args.env_backend,
+        )  # fmt: skip
+        trainer = Trainer(cfg)
+    cfg = trainer.config
+    print(f"device: {trainer.device}, population: {cfg.population}, env steps per member: {cfg.total_steps}")
+    start = time.perf_counter()
+    trainer.train(progress=not args.no_progress)
+    seconds = time.perf_counter() - start
+    steps = trainer.config.population * trainer.env_steps
+    print(f"trained {trainer.iterations_done} iterations in {seconds:.1f} s")
+    returns = evaluate(trainer.agent, episodes=args.eval_episodes)
+    for p, r in enumerate(returns):
+        print(f"member {p}: mean return {r.mean():.1f} over {args.eval_episodes} episodes (deterministic policy)")
+    if args.save:
+        print(f"wrote {trainer.save(args.save)}")
+    print(f"{steps} env steps in total")
+    return 0
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -185,7 +185,8 @@ def k_step_advantages(
 ) -> Tensor:
     """The k-step advantage estimate Â_t^(k) = Σ_{l<k} γ^l δ_{t+l}, eq. (7.2), inside one episode.
 
-    Equivalently Â_t^(k) = r_t + γ r_{t+1} + … + γ^{k−1} r_{t+k−1} + γ^k V(s_{t+k}) − V(s_t):
+    When ``next_values[t] = values[t+1]`` inside an episode (as a rollout gives them) the sum
+    telescopes to Â_t^(k) = r_t + γ r_{t+1} + … + γ^{k−1} r_{t+k−1} + γ^k V(s_{t+k}) − V(s_t):
     k rewards, then the critic. The sum stops early where the episode ends (terminated: no
     bootstrap; truncated: bootstrap from ``next_values``) or where the batch ends (bootstrap
     from ``next_values`` of the last row). k = 1 is δ_t; k ≥ T is the Monte-Carlo estimate.

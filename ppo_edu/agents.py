@@ -124,7 +124,7 @@ class ActorCritic(nn.Module, _Interface):
     def _mlp(n_in: int, hidden: tuple[int, ...], n_out: int, head_gain: float) -> nn.Sequential:
         sizes = (n_in, *hidden, n_out)
         layers: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
             lin = nn.Linear(a, b)
             nn.init.orthogonal_(lin.weight, gain=head_gain if i == len(sizes) - 2 else HIDDEN_GAIN)
             nn.init.zeros_(lin.bias)
@@ -152,7 +152,7 @@ class _BatchedMLP(nn.Module):
         super().__init__()
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
             gain = head_gain if i == len(sizes) - 2 else HIDDEN_GAIN
             w = torch.empty(population, b, a)
             for p in range(population):
@@ -162,7 +162,7 @@ class _BatchedMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=False)):
             x = torch.baddbmm(b, x, w)
             if i < last:
                 x = torch.tanh(x)
@@ -202,9 +202,7 @@ class PopulationActorCritic(nn.Module, _Interface):
 
     def _check(self, obs: Tensor) -> Tensor:
         if obs.ndim != 3 or obs.shape[0] != self.population or obs.shape[2] != self.obs_dim:
-            raise ValueError(
-                f"obs: expected shape (P={self.population}, B, O={self.obs_dim}), got {tuple(obs.shape)}"
-            )
+            raise ValueError(f"obs: expected shape (P={self.population}, B, O={self.obs_dim}), got {tuple(obs.shape)}")
         return obs
 
     def logits(self, obs: Tensor) -> Tensor:
@@ -238,7 +236,7 @@ class PopulationActorCritic(nn.Module, _Interface):
         agent = ActorCritic(self.obs_dim, self.n_actions, self.hidden).to(self.actor.weights[0].device)
         for batched, seq in ((self.actor, agent.actor), (self.critic, agent.critic)):
             linears = [m for m in seq if isinstance(m, nn.Linear)]
-            for lin, w, b in zip(linears, batched.weights, batched.biases):
+            for lin, w, b in zip(linears, batched.weights, batched.biases, strict=False):
                 lin.weight.copy_(w[index].T)
                 lin.bias.copy_(b[index, 0])
         return agent
@@ -248,6 +246,6 @@ class PopulationActorCritic(nn.Module, _Interface):
         """Copy the weights of a stand-alone :class:`ActorCritic` into member ``index``."""
         for batched, seq in ((self.actor, agent.actor), (self.critic, agent.critic)):
             linears = [m for m in seq if isinstance(m, nn.Linear)]
-            for lin, w, b in zip(linears, batched.weights, batched.biases):
+            for lin, w, b in zip(linears, batched.weights, batched.biases, strict=False):
                 w[index].copy_(lin.weight.T)
                 b[index, 0].copy_(lin.bias)

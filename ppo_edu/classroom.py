@@ -36,8 +36,8 @@ BLANK = ("# YOUR CODE HERE", "raise NotImplementedError")
 NBVAL_CHECK = "# NBVAL_CHECK_OUTPUT"
 #: Cell tags set on generated cells, so that tools (and tests) can find them again.
 TAG_SOLUTION, TAG_DEPENDS = "ppo-edu-exercise", "ppo-edu-exercise-check"
-#: The line that the student copy adds to its first ``import ppo_edu`` cell.
-HIDE_LINE = f'import os; os.environ["{HIDE_SOLUTIONS_ENV}"] = "1"  # classroom copy: solution() is withheld'
+#: The lines that the student copy adds to its first ``import ppo_edu`` cell.
+HIDE_LINES = ("import os", f'os.environ["{HIDE_SOLUTIONS_ENV}"] = "1"  # classroom copy: solution() is withheld')
 _CHECK_CALL = re.compile(r"pe\.exercises\.(\w+)\.check\(\s*(\w+)\s*\)")
 _DEF = re.compile(r"^\s*def\s+(\w+)\s*\(", re.MULTILINE)
 _IMPORT_PE = re.compile(r"^\s*(import ppo_edu\b|from ppo_edu\b)", re.MULTILINE)
@@ -76,6 +76,11 @@ def _clear(cell: nbformat.NotebookNode, tag: str) -> None:
         tags.append(tag)
 
 
+def _uses(source: str, functions: set[str]) -> bool:
+    """True when ``source`` names one of ``functions`` (not as an attribute, e.g. ``pe.exercises.f``)."""
+    return any(re.search(rf"(?<![\w.]){re.escape(f)}\b", source) for f in functions)
+
+
 def has_solutions(nb: nbformat.NotebookNode) -> bool:
     """True when some code cell of ``nb`` holds a solution block."""
     return any(c.cell_type == "code" and BEGIN in c.source for c in nb.cells)
@@ -86,7 +91,7 @@ def student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbfor
 
     ``nb`` itself is not changed. ``name`` is used in error messages.
     """
-    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
     learner_functions: set[str] = set()
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -95,30 +100,36 @@ def student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbfor
             learner_functions.update(_DEF.findall(cell.source))
             cell.source = _blank_solutions(cell.source, f"{name}, cell {index}")
             _clear(cell, TAG_SOLUTION)
-        elif ".solution()" in cell.source or any(re.search(rf"\b{f}\b", cell.source) for f in learner_functions):
+        elif ".solution()" in cell.source or _uses(cell.source, learner_functions):
             _clear(cell, TAG_DEPENDS)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and _IMPORT_PE.search(cell.source):
-            lines = cell.source.splitlines()
-            at = 0
-            while at < len(lines) and lines[at].lstrip().startswith(("#", "%")):  # keep markers/magics first
-                at += 1
-            cell.source = "\n".join([*lines[:at], HIDE_LINE, *lines[at:]])
-            break
-    else:
-        if has_solutions_in_original(learner_functions):
-            raise ValueError(f"{name}: expected a code cell that imports ppo_edu, found none")
+    if learner_functions:
+        try:
+            _withhold_solutions(nb)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
     nb.metadata["ppo_edu"] = {"student_copy": True}
     return nb
-
-
-def has_solutions_in_original(learner_functions: set[str]) -> bool:
-    return bool(learner_functions)
 
 
 def is_student_copy(nb: nbformat.NotebookNode) -> bool:
     """True for notebooks written by :func:`student_notebook`."""
     return bool(nb.metadata.get("ppo_edu", {}).get("student_copy"))
+
+
+def _course_notebooks(src: Path, out: Path, only: Sequence[str] | None) -> list[Path]:
+    """The ``NN_*.ipynb`` in ``src`` (those starting with a prefix in ``only``); ``out`` is created."""
+    if not src.is_dir():
+        raise ValueError(f"source folder: expected a folder of notebooks, got {str(src)!r}")
+    if out in (src, src / "src"):
+        raise ValueError(f"output folder: expected a folder other than the course notebooks, got {str(out)!r}")
+    notebooks = sorted(src.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        notebooks = [p for p in notebooks if any(p.name.startswith(prefix) for prefix in only)]
+    if not notebooks:
+        raise ValueError(f"expected course notebooks NN_*.ipynb in {str(src)!r}, found none"
+                         + (f" starting with {list(only)}" if only else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    return notebooks
 
 
 def write_student_set(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -131,17 +142,7 @@ def write_student_set(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
     written notebooks.
     """
     src, out = Path(source_dir).resolve(), Path(out_dir).resolve()
-    if not src.is_dir():
-        raise ValueError(f"source folder: expected a folder of notebooks, got {str(src)!r}")
-    if out == src or src in out.parents and out.name == "src":
-        raise ValueError(f"output folder: expected a folder other than the course notebooks, got {str(out)!r}")
-    notebooks = sorted(src.glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        notebooks = [p for p in notebooks if any(p.name.startswith(prefix) for prefix in only)]
-    if not notebooks:
-        raise ValueError(f"expected course notebooks NN_*.ipynb in {str(src)!r}, found none"
-                         + (f" starting with {list(only)}" if only else ""))
-    out.mkdir(parents=True, exist_ok=True)
+    notebooks = _course_notebooks(src, out, only)
     for item in src.iterdir():
         if item.suffix == ".ipynb" or item.name in {"src", ".ipynb_checkpoints", "__pycache__"}:
             continue
@@ -155,6 +156,70 @@ def write_student_set(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
         nb = nbformat.read(path, as_version=4)
         target = out / path.name
         nbformat.write(student_notebook(nb, path.name), target)
+        written.append(target)
+    return written
+
+
+# -- nbgrader ----------------------------------------------------------------------------------
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def _withhold_solutions(nb: nbformat.NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and _IMPORT_PE.search(cell.source):
+            lines = cell.source.splitlines()
+            at = 0
+            while at < len(lines) and lines[at].lstrip().startswith(("#", "%")):  # keep markers/magics first
+                at += 1
+            cell.source = "\n".join([*lines[:at], *HIDE_LINES, *lines[at:]])
+            return
+    raise ValueError("expected a code cell that imports ppo_edu (to withhold solutions), found none")
+
+
+def nbgrader_source(nb: nbformat.NotebookNode, stem: str, points: int = 1) -> nbformat.NotebookNode:
+    """``nb`` as an nbgrader *source* notebook: solution cells and hidden autograder tests marked.
+
+    Each solution cell gets nbgrader's solution metadata; after each check of a learner's
+    function comes a locked, graded cell whose test (``assert check(fn)``, worth ``points``)
+    sits between ``### BEGIN/END HIDDEN TESTS``, so that ``nbgrader generate_assignment``
+    releases an empty cell (the student notebook still runs to the end) and ``nbgrader
+    autograde`` puts the test back. The first ``import ppo_edu`` cell withholds ``solution()``.
+    """
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    checks = exercise_calls(nb)
+    cells: list[nbformat.NotebookNode] = []
+    for index, cell in enumerate(nb.cells):
+        cells.append(cell)
+        if cell.cell_type != "code":
+            continue
+        if BEGIN in cell.source:
+            _blank_solutions(cell.source, f"{stem}, cell {index}")  # markers must match
+            names = _DEF.findall(cell.source)
+            cell.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False, "schema_version": 3,
+                                         "grade_id": f"{stem}-solution-{'-'.join(names) or index}"}
+        for exercise, function in checks:
+            if re.search(rf"pe\.exercises\.{exercise}\.check\(\s*{function}\s*\)", cell.source):
+                test = nbformat.v4.new_code_cell(
+                    f"# Autograder test for exercise `{exercise}` (hidden from students).\n{HIDDEN_BEGIN}\n"
+                    f"assert pe.exercises.{exercise}.check({function}), pe.exercises.{exercise}.check({function})\n"
+                    f"{HIDDEN_END}")
+                test.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": points,
+                                             "schema_version": 3, "grade_id": f"{stem}-test-{exercise}-{function}"}
+                cells.append(test)
+    nb.cells = cells
+    _withhold_solutions(nb)
+    return nb
+
+
+def write_nbgrader_source(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                          only: Sequence[str] | None = None) -> list[Path]:
+    """Write nbgrader source notebooks (see :func:`nbgrader_source`) for the notebooks in ``source_dir``."""
+    src, out = Path(source_dir).resolve(), Path(out_dir).resolve()
+    written = []
+    for path in _course_notebooks(src, out, only):
+        target = out / path.name
+        nbformat.write(nbgrader_source(nbformat.read(path, as_version=4), path.stem), target)
         written.append(target)
     return written
 

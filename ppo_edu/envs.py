@@ -72,6 +72,14 @@ def cartpole_dynamics(state: Tensor, action: Tensor) -> Tensor:
     )
 
 
+def is_terminated(state: Tensor) -> Tensor:
+    """True where the cart left the track (|x| > 2.4) or the pole fell (|θ| > 12°, in radians).
+
+    Shapes: state (..., 4) → (...) bool.
+    """
+    return (state[..., 0].abs() > X_THRESHOLD) | (state[..., 2].abs() > THETA_THRESHOLD)
+
+
 class TorchCartPole:
     """N CartPole-v1 environments as tensors on ``device`` (gymnasium ``VectorEnv`` API, SAME_STEP autoreset).
 
@@ -148,19 +156,18 @@ class TorchCartPole:
         if tuple(a.shape) != (self.num_envs,):
             raise ValueError(f"actions: expected shape ({self.num_envs},), got {tuple(a.shape)}")
         state = cartpole_dynamics(self.state, a)
-        x, theta = state[:, 0], state[:, 2]
-        terminated = (x < -X_THRESHOLD) | (x > X_THRESHOLD) | (theta < -THETA_THRESHOLD) | (theta > THETA_THRESHOLD)
+        terminated = is_terminated(state)  # |x| > 2.4 ⟺ x < −2.4 or x > 2.4 exactly (abs is exact)
         self.steps += 1
+        self.returns += 1.0
         truncated = self.steps >= self.max_episode_steps
-        reward = torch.ones(self.num_envs, device=self.device)
-        self.returns += reward
         done = terminated | truncated
         final_obs = state.float()
-        ep_return, ep_length = self.returns.clone(), self.steps.clone()
+        ep_return, ep_length = self.returns, self.steps
         self.state = torch.where(done.unsqueeze(-1), self._random_states(self.num_envs), state)
-        self.steps = torch.where(done, 0, self.steps)
+        self.steps = torch.where(done, 0, self.steps)  # new tensors: ep_return/ep_length keep their values
         self.returns = torch.where(done, 0.0, self.returns)
         info = {"final_obs": final_obs, "_final_obs": done, "episode_return": ep_return, "episode_length": ep_length}
+        reward = torch.ones(self.num_envs, device=self.device)
         return self.state.float(), reward, terminated, truncated, info
 
     def state_dict(self) -> dict[str, Any]:

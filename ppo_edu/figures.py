@@ -62,6 +62,145 @@ def _discount_weights() -> Figure:
 
 
 # --- 01–04 -----------------------------------------------------------------------------------
+def _corridor_start():
+    import torch
+
+    from . import toy_mdps
+
+    mdp = toy_mdps.corridor()
+    return mdp, torch.zeros(mdp.n_states, mdp.n_actions, dtype=torch.float64)
+
+
+@recipe("01_mc_gradient_error")
+def _mc_gradient_error() -> Figure:
+    import torch
+
+    from . import policy_gradient as pg
+    from . import toy_mdps as tm
+
+    mdp, theta0 = _corridor_start()
+    pool = tm.sample_episodes(mdp, tm.softmax_policy(theta0), 200_000, torch.Generator().manual_seed(1))
+    w = pg.total_return_weights(pool.rewards, pool.mask, mdp.gamma)
+    est = pg.reinforce_estimates(theta0, pool.states, pool.actions, w, pool.mask)
+    sizes = [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
+    return plots.mc_gradient_error(sizes, pg.mc_gradient_errors(est, tm.exact_gradient(mdp, theta0), sizes))
+
+
+@recipe("01_reinforce_learning_curve")
+def _reinforce_learning_curve() -> Figure:
+    import itertools
+
+    import torch
+
+    from . import policy_gradient as pg
+    from . import toy_mdps as tm
+
+    mdp, theta0 = _corridor_start()
+    best = max(float(tm.state_values(mdp, torch.nn.functional.one_hot(torch.tensor(acts), 2).double()) @ mdp.mu0)
+               for acts in itertools.product(range(2), repeat=mdp.n_states))
+    gen, theta = torch.Generator().manual_seed(2), theta0.clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([theta], lr=2.0)
+    history = [float(tm.objective(mdp, theta0))]
+    for _ in range(80):
+        batch = tm.sample_episodes(mdp, tm.softmax_policy(theta.detach()), 100, gen)
+        weights = pg.total_return_weights(batch.rewards, batch.mask, mdp.gamma)
+        loss = pg.reinforce_loss(pg.log_probs(theta, batch.states, batch.actions), weights, batch.mask)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(float(tm.objective(mdp, theta.detach())))
+    return plots.learning_curve(range(len(history)), history, optimum=best)
+
+
+def _corridor_episodes(n: int = 20_000, seed: int = 0):
+    import torch
+
+    from . import toy_mdps as tm
+
+    mdp, theta0 = _corridor_start()
+    return mdp, theta0, tm.sample_episodes(mdp, tm.softmax_policy(theta0), n, torch.Generator().manual_seed(seed))
+
+
+@recipe("02_baseline_variance")
+def _baseline_variance() -> Figure:
+    import torch
+
+    from . import policy_gradient as pg
+
+    mdp, theta0, eps = _corridor_episodes()
+    g = pg.score_sums(theta0, eps.states, eps.actions, eps.mask)
+    R = pg.total_return_weights(eps.rewards, eps.mask, mdp.gamma)[0]
+    grid = torch.linspace(-0.8, 0.6, 141, dtype=torch.float64)
+    return plots.baseline_variance(grid, pg.baseline_variance_curve(g, R, grid),
+                                   b_best=float(pg.optimal_constant_baseline(g, R)), b_mean=float(R.mean()))
+
+
+@recipe("03_q_v_a")
+def _q_v_a() -> Figure:
+    from . import toy_mdps as tm
+
+    mdp, theta0 = _corridor_start()
+    pi = tm.softmax_policy(theta0)
+    return plots.q_v_a(tm.action_values(mdp, pi), tm.state_values(mdp, pi), tm.advantages(mdp, pi),
+                       mdp.state_names, mdp.action_names, mdp.gamma)
+
+
+@recipe("03_estimator_variance")
+def _estimator_variance() -> Figure:
+    from . import policy_gradient as pg
+    from . import toy_mdps as tm
+
+    mdp, theta0, eps = _corridor_episodes()
+    pi = tm.softmax_policy(theta0)
+    V, Q, A = tm.state_values(mdp, pi), tm.action_values(mdp, pi), tm.advantages(mdp, pi)
+    s, a, m = eps.states, eps.actions, eps.mask
+    rtg = pg.reward_to_go_weights(eps.rewards, m, mdp.gamma)
+    weights = {
+        "R(τ)": pg.total_return_weights(eps.rewards, m, mdp.gamma),
+        "γ^t G_t": rtg,
+        "γ^t (G_t − V(s_t))": rtg - pg.discount_weights(V[s], m, mdp.gamma),
+        "γ^t Q(s_t, a_t)": pg.discount_weights(Q[s, a], m, mdp.gamma),
+        "γ^t A(s_t, a_t)": pg.discount_weights(A[s, a], m, mdp.gamma),
+    }
+    var = [float(pg.total_variance(pg.reinforce_estimates(theta0, s, a, w, m))) for w in weights.values()]
+    return plots.estimator_variances(list(weights), var)
+
+
+@recipe("04_importance_drift")
+def _importance_drift() -> Figure:
+    import torch
+
+    from . import importance as imp
+
+    logits_mu = torch.tensor([1.5, 1.0, 0.0, -1.5], dtype=torch.float64)
+    u = torch.tensor([-0.5, 0.0, 0.0, 1.0], dtype=torch.float64)
+    f = torch.tensor([1.0, 0.5, 0.0, 2.0], dtype=torch.float64)
+    mu, gen = torch.softmax(logits_mu, 0), torch.Generator().manual_seed(1)
+    cols: list[list[float]] = [[], [], [], [], []]
+    for delta in torch.linspace(0.0, 4.0, 17, dtype=torch.float64):
+        p = torch.softmax(logits_mu + delta * u, 0)
+        a = torch.multinomial(mu, 200_000, replacement=True, generator=gen)
+        w = (p / mu)[a]
+        for col, value in zip(cols, (imp.categorical_kl(p, mu), imp.is_variance(p, mu, f), (w * f[a]).var(),
+                                     1 / imp.second_moment(p, mu),
+                                     imp.effective_sample_size(w.reshape(-1, 100).T).mean() / 100), strict=True):
+            col.append(float(value))
+    return plots.importance_drift(*cols)
+
+
+@recipe("04_surrogate_vs_objective")
+def _surrogate_vs_objective() -> Figure:
+    import torch
+
+    from . import toy_mdps as tm
+
+    mdp, theta0 = _corridor_start()
+    grad = tm.exact_gradient(mdp, theta0)
+    u = grad / grad.norm()
+    alphas = torch.linspace(-2.0, 6.0, 81, dtype=torch.float64)
+    gain = torch.stack([tm.objective(mdp, theta0 + al * u) for al in alphas]) - tm.objective(mdp, theta0)
+    surrogate = torch.stack([tm.surrogate_objective(mdp, theta0 + al * u, theta0) for al in alphas])
+    return plots.surrogate_vs_objective(alphas, gain, surrogate, slope=float(grad.norm()))
 
 
 # --- 05 PPO-clip -----------------------------------------------------------------------------
@@ -70,10 +209,174 @@ def _six_cases() -> Figure:
     return plots.six_clipping_cases(clip_eps=0.2)
 
 
+@recipe("05_clip_vs_penalty")
+def _clip_vs_penalty() -> Figure:
+    from . import trust_region
+
+    means = trust_region.bandit_means(5, seed=0)
+    hists = {m: trust_region.policy_update_study(m, means) for m in trust_region.METHODS}
+    return plots.clip_vs_penalty(hists, float(means.max()), kl_target=0.01)
+
+
 # --- 06–08 -----------------------------------------------------------------------------------
+def _random_walk_study(n_runs: int = 100, n_episodes: int = 100):
+    """The data of notebook 06's figure (the notebook runs the same calls)."""
+    import torch
+
+    from . import toy_mdps, value_learning
+
+    true = toy_mdps.random_walk_exact_values(5)
+
+    def sample(n, generator):
+        return toy_mdps.random_walk_episodes(n, 5, generator)
+
+    one_run = value_learning.td0_prediction(sample(n_episodes, torch.Generator().manual_seed(0)), 5, alpha=0.1, v0=0.5)
+    snapshots = {n: one_run[n] for n in (0, 1, 10, n_episodes)}
+    alphas = {"td": [0.05, 0.1, 0.15], "mc": [0.01, 0.02, 0.03, 0.04]}
+    curves = {m: dict(zip(a, value_learning.rms_curves(m, a, true, n_episodes, n_runs, sample, v0=0.5), strict=True))
+              for m, a in alphas.items()}
+    return true, snapshots, curves
+
+
+@recipe("06_td_vs_mc")
+def _td_vs_mc() -> Figure:
+    true, snapshots, curves = _random_walk_study()
+    return plots.td_vs_mc(true, snapshots, curves, n_runs=100)
+
+
+GAE_LAMBDAS = [round(0.05 * i, 2) for i in range(21)]
+
+
+def _gae_study(n_rollouts: int = 4000):
+    from . import toy_mdps
+
+    mdp = toy_mdps.gae_study_mdp()
+    critic = toy_mdps.imperfect_critic(mdp, error_scale=2.0)
+    return toy_mdps.gae_bias_variance(mdp, critic, GAE_LAMBDAS, n_rollouts)
+
+
+@recipe("07_gae_bias_variance")
+def _gae_bias_variance() -> Figure:
+    return plots.gae_bias_variance(GAE_LAMBDAS, _gae_study())
+
+
+@recipe("08_ppo_training")
+def _ppo_training() -> Figure:
+    """Notebook 08's short CartPole run (40 000 steps on gymnasium's vector env, CPU, ≈ 10–20 s)."""
+    from . import train
+
+    cfg = train.PPOConfig(total_steps=40_000, num_envs=8, num_steps=128, epochs=4, num_minibatches=4, lr=2.5e-3,
+                          env_backend="gymnasium", device="cpu", seed=0)
+    trainer = train.Trainer(cfg)
+    trainer.train(progress=False)
+    hist = trainer.history
+    return plots.ppo_training({
+        "return": [float(s.episode_return[0]) for s in hist],
+        "approx_kl": [s.diagnostics["approx_kl_k3"] for s in hist],
+        "clip_fraction": [s.diagnostics["clip_fraction"] for s in hist],
+        "explained_variance": [s.diagnostics["explained_variance"] for s in hist],
+    })
+
+
 
 
 # --- 09 --------------------------------------------------------------------------------------
+_RLHF_TOY: dict = {}
+
+
+def _rlhf_toy():
+    """The toy RLHF task of notebook 09, built once per process (a few seconds)."""
+    if "toy" not in _RLHF_TOY:
+        from . import toy_lm
+
+        _RLHF_TOY["toy"] = toy_lm.make_toy(seed=0)
+    return _RLHF_TOY["toy"]
+
+
+@recipe("09_rlhf_token_rewards")
+def _rlhf_token_rewards() -> Figure:
+    from . import toy_lm
+
+    toy = _rlhf_toy()
+    tokens, mask = toy_lm.encode(["ac."])
+    return plots.rlhf_token_rewards(**toy_lm.reward_parts(toy_lm.nudged_policy(toy.reference), toy, tokens, mask, 0.3))
+
+
+@recipe("09_rlhf_kl_estimators")
+def _rlhf_kl_estimators() -> Figure:
+    import torch
+
+    from . import rlhf, toy_lm
+
+    toy = _rlhf_toy()
+    nudged = toy_lm.nudged_policy(toy.reference)
+    logp_all = toy_lm.all_sequence_logprobs(nudged)
+    exact = float((logp_all.exp() * (logp_all - toy.ref_logp_all)).sum())
+    tokens, mask = toy_lm.sample(nudged, 4000, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        lp, lr = toy_lm.token_logprobs(nudged, tokens), toy_lm.token_logprobs(toy.reference, tokens)
+    return plots.rlhf_kl_estimators({e: rlhf.sequence_kl(lp, lr, mask, e).numpy() for e in rlhf.KL_ESTIMATORS}, exact)
+
+
+@recipe("09_rlhf_beta_sweep")
+def _rlhf_beta_sweep() -> Figure:
+    import numpy as np
+
+    from . import toy_lm
+
+    toy = _rlhf_toy()
+    sweep = toy_lm.beta_sweep(toy, np.geomspace(0.01, 10, 61))
+    best = toy_lm.kl_regularized_optimum(toy.ref_logp_all, toy.score_all, 0.3)
+    return plots.rlhf_beta_sweep(sweep, 0.3, toy_lm.top_sequences(best["logp"], toy, 5), best["kl"])
+
+
+@recipe("09_rlhf_kl_controller")
+def _rlhf_kl_controller() -> Figure:
+    from . import rlhf, toy_lm
+
+    demo = toy_lm.controller_demo(_rlhf_toy(), rlhf.AdaptiveKLController(0.05, 4.0, horizon=1000), updates=200)
+    return plots.rlhf_kl_controller(demo["beta"], demo["kl"], 4.0)
+
+
+@recipe("09_rlhf_training")
+def _rlhf_training() -> Figure:
+    from . import toy_lm
+
+    toy = _rlhf_toy()
+    hists, optima = {}, {}
+    for beta, label in ((0.3, "β = 0.3"), (0.0, "β = 0 (no KL penalty)")):
+        hists[label] = toy_lm.train_rlhf(toy, toy_lm.RLHFConfig(beta=beta, iterations=40))["history"]
+        opt = toy_lm.kl_regularized_optimum(toy.ref_logp_all, toy.score_all, beta)
+        optima[label] = {**opt, "gold": float((opt["logp"].exp() * toy.gold_all).sum())}
+    return plots.rlhf_training(hists, optima)
+
 
 
 # --- 10 --------------------------------------------------------------------------------------
+_CARTPOLE_RUN: dict = {}
+
+
+def _cartpole_run():
+    """One small seeded CPU run (3 seeds at once), shared by the notebook-10 figures."""
+    if not _CARTPOLE_RUN:
+        from . import train
+
+        trainer = train.Trainer(train.PPOConfig(total_steps=60_000, population=3, seed=0, device="cpu"))
+        trainer.train(progress=False)
+        _CARTPOLE_RUN["trainer"] = trainer
+    return _CARTPOLE_RUN["trainer"]
+
+
+@recipe("10_learning_curves")
+def _learning_curves() -> Figure:
+    steps, returns = _cartpole_run().learning_curves()
+    return plots.learning_curves(steps, returns)
+
+
+@recipe("10_pole_filmstrip")
+def _pole_filmstrip() -> Figure:
+    from . import train
+
+    trainer = _cartpole_run()
+    best = int(train.evaluate(trainer.agent, episodes=10).mean(1).argmax())
+    return plots.cartpole_filmstrip(train.rollout_states(trainer.agent.member(best), seed=0))

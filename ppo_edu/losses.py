@@ -225,3 +225,67 @@ def six_cases_table(clip_eps: float = 0.2, advantage: float = 1.0) -> list[dict[
             }
         )
     return rows
+
+
+# --- PPO-penalty (notebook 05) -----------------------------------------------------------------
+def categorical_kl(logits_p: Any, logits_q: Any) -> Tensor:
+    """Exact KL(p ‖ q) = Σ_a p(a) (log p(a) − log q(a)) between categorical distributions, per row.
+
+    Shapes:
+        logits_p, logits_q: (..., A);  result: (...).
+    """
+    zp, zq = _t("logits_p", logits_p), _t("logits_q", logits_q)
+    check_same_shape("logits_p", zp, logits_q=zq)
+    if zp.ndim < 1:
+        raise ValueError(f"logits_p: expected shape (..., A), got {tuple(zp.shape)}")
+    logp, logq = torch.log_softmax(zp, -1), torch.log_softmax(zq, -1)
+    return (logp.exp() * (logp - logq)).sum(-1)
+
+
+def kl_penalty_loss(
+    logp_new: Any,
+    logp_old: Any,
+    advantages: Any,
+    kl: Any,
+    beta: float,
+    mask: Any | None = None,
+) -> Tensor:
+    """The PPO-penalty loss −E_t[ρ_t Â_t − β KL_t], eq. (5.3).
+
+    ``kl`` holds KL(π_old(·|s_t) ‖ π_θ(·|s_t)) per sample, computed with gradient (e.g. by
+    :func:`categorical_kl` of the old and new logits). β ≥ 0 is a number, adapted between
+    updates by :func:`adaptive_beta`.
+
+    Shapes:
+        logp_new, logp_old, advantages, kl, mask: any matching shape;  result: ().
+    """
+    rho = ratio(logp_new, logp_old)
+    a, d = _t("advantages", advantages).detach(), _t("kl", kl)
+    check_same_shape("logp_new", rho, advantages=a, kl=d)
+    b = float(beta)
+    if not b >= 0.0:
+        raise ValueError(f"beta: expected a number >= 0, got {beta!r}")
+    return -masked_mean(rho * a - b * d, mask)
+
+
+def adaptive_beta(beta: float, kl: float, kl_target: float, factor: float = 2.0, tolerance: float = 1.5) -> float:
+    """The adaptive-β rule of PPO-penalty, eq. (5.4) (Schulman et al. 2017, §4).
+
+    After an update whose mean KL is ``kl``:
+    * kl > tolerance · target: the policy moved too far, β ← β · factor;
+    * kl < target / tolerance: it barely moved, β ← β / factor;
+    * otherwise β stays.
+    """
+    b = check_positive("beta", beta)
+    target = check_positive("kl_target", kl_target)
+    f, tol = check_positive("factor", factor), check_positive("tolerance", tolerance)
+    d = float(kl)
+    if not d >= 0.0:
+        raise ValueError(f"kl: expected a number >= 0, got {kl!r}")
+    if f <= 1.0 or tol <= 1.0:
+        raise ValueError(f"factor and tolerance: expected numbers > 1, got factor={factor!r}, tolerance={tolerance!r}")
+    if d > tol * target:
+        return b * f
+    if d < target / tol:
+        return b / f
+    return b

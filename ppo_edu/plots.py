@@ -48,6 +48,128 @@ def discount_weights(gammas: Sequence[float], horizon: int = 50, ax: Axes | None
 
 
 # --- 01–04 policy gradient, baseline, advantage, importance sampling -------------------------
+def _np(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def mc_gradient_error(sizes, errors, ax: Axes | None = None) -> Figure:
+    """RMS error of the N-episode REINFORCE estimate against N (log–log), with a c/√N guide line."""
+    fig, ax = _fig_ax(ax)
+    n, err = _np(sizes), _np(errors)
+    ax.loglog(n, err, "o-", color=COLORS["pos"], label="measured ‖ĝ_N − ∇J‖ (RMS)")
+    ax.loglog(n, err[0] * np.sqrt(n[0] / n), "--", color=COLORS["clip"], label="slope −1/2: c / √N")
+    ax.set(xlabel="number of episodes N", ylabel="error of the gradient estimate",
+           title="Monte-Carlo policy gradient vs the exact ∇J")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    return _done(fig)
+
+
+def learning_curve(steps, values, optimum: float | None = None, ax: Axes | None = None,
+                   ylabel: str = "J(θ) (exact)", title: str = "REINFORCE on the corridor") -> Figure:
+    """A quantity (e.g. the exact J(θ) after each update) against the update number."""
+    fig, ax = _fig_ax(ax)
+    ax.plot(_np(steps), _np(values), color=COLORS["pos"], label="J(θ) after each update")
+    if optimum is not None:
+        ax.axhline(optimum, color=COLORS["accent"], ls="--", label=f"best possible J = {optimum:.3f}")
+    ax.set(xlabel="update", ylabel=ylabel, title=title)
+    ax.legend(loc="lower right")
+    return _done(fig)
+
+
+def baseline_variance(baselines, variances, b_best: float, b_mean: float | None = None,
+                      ax: Axes | None = None) -> Figure:
+    """Total variance of the one-episode gradient estimate against a constant baseline b."""
+    fig, ax = _fig_ax(ax)
+    b, v = _np(baselines), _np(variances)
+    ax.plot(b, v, color=COLORS["pos"], lw=2, label="tr Var[(R − b) ∇log p(τ)]")
+    v_best = float(np.interp(b_best, b, v))
+    ax.plot([b_best], [v_best], "*", ms=16, color=COLORS["accent"], label=f"best b* = {b_best:.3f}")
+    if b_mean is not None:
+        ax.plot([b_mean], [float(np.interp(b_mean, b, v))], "o", ms=8, color=COLORS["neg"],
+                label=f"b = mean return = {b_mean:.3f}")
+    ax.axvline(0.0, color="k", lw=0.8, ls=":")
+    ax.set(xlabel="constant baseline b", ylabel="total variance of one estimate",
+           title="A baseline leaves the mean alone and changes the variance")
+    ax.legend()
+    return _done(fig)
+
+
+def estimator_variances(labels: Sequence[str], variances, biases=None, ax: Axes | None = None) -> Figure:
+    """Horizontal bars: the variance of each gradient estimator (and, optionally, its measured bias)."""
+    fig, ax = _fig_ax(ax, figsize=(7.5, 0.6 * len(labels) + 1.6))
+    v = _np(variances)
+    y = np.arange(len(labels))[::-1]
+    bars = ax.barh(y, v, color=COLORS["pos"])
+    for k, bar in enumerate(bars):
+        text = f"{v[k]:.3g}" + (f"   bias ≈ {_np(biases)[k]:.3f}" if biases is not None else "")
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, "  " + text, va="center", fontsize=9)
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, v.max() * 1.6)
+    ax.set(xlabel="total variance of a one-episode estimate", title="Same expectation, different variance")
+    return _done(fig)
+
+
+def q_v_a(q, v, a, state_names: Sequence[str], action_names: Sequence[str], gamma: float,
+          what: str = "the uniform policy on the corridor") -> Figure:
+    """Exact Q(s, a) and V(s) (left) and A(s, a) = Q − V (right) of a tabular MDP, one group per state."""
+    qn, vn, an = _np(q), _np(v), _np(a)
+    S, A = qn.shape
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    width = 0.8 / A
+    x = np.arange(S)
+    colors = [COLORS["neg"], COLORS["pos"], COLORS["accent"], COLORS["clip"]]
+    for j in range(A):
+        xj = x + (j - (A - 1) / 2) * width
+        axes[0].bar(xj, qn[:, j], width, color=colors[j % 4], label=f"Q(s, {action_names[j]})")
+        axes[1].bar(xj, an[:, j], width, color=colors[j % 4], label=f"A(s, {action_names[j]})")
+    axes[0].hlines(vn, x - 0.45, x + 0.45, colors="k", lw=3, label="V(s) = Σ_a π(a|s) Q(s, a)")
+    for ax, title in ((axes[0], "Q and V"), (axes[1], "advantage A = Q − V")):
+        ax.set_xticks(x, state_names)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(title)
+        ax.legend(fontsize=8, loc="upper left")
+    lo = min(qn.min(), vn.min(), an.min(), 0) - 0.1
+    hi = max(qn.max(), vn.max(), an.max(), 0) + 0.35
+    for ax in axes:
+        ax.set_ylim(lo, hi)
+    fig.suptitle(f"Exact values of {what}, γ = {gamma:.2f}")
+    return _done(fig)
+
+
+def importance_drift(kls, var_exact, var_sampled, ess_exact, ess_sampled) -> Figure:
+    """IS variance (left, log scale) and ESS/N (right) against KL(π ‖ μ): exact curves, sampled points."""
+    k = _np(kls)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    axes[0].semilogy(k, _np(var_exact), color=COLORS["pos"], label="exact Var_μ[w f]  (4.2)")
+    axes[0].semilogy(k, _np(var_sampled), "o", color=COLORS["neg"], ms=4, label="measured")
+    axes[0].set(xlabel="KL(π ‖ μ)", ylabel="variance of one weighted sample",
+                title="Importance sampling: the variance blows up")
+    axes[1].plot(k, _np(ess_exact), color=COLORS["pos"], label="1 / E_μ[w²]  (large-N limit)")
+    axes[1].plot(k, _np(ess_sampled), "o", color=COLORS["neg"], ms=4, label="measured ESS / N, N = 100  (4.3)")
+    axes[1].set(xlabel="KL(π ‖ μ)", ylabel="ESS / N", ylim=(0, 1.05),
+                title="…and the effective sample size collapses")
+    for ax in axes:
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+    return _done(fig)
+
+
+def surrogate_vs_objective(alphas, true_gain, surrogate, slope: float, ax: Axes | None = None) -> Figure:
+    """J(θ) − J(θ_old) and the surrogate L_θold(θ) along a line θ = θ_old + α·u, with their common tangent."""
+    fig, ax = _fig_ax(ax)
+    al = _np(alphas)
+    ax.plot(al, _np(true_gain), color=COLORS["pos"], lw=2.5, label="J(θ) − J(θ_old)  (true gain)")
+    ax.plot(al, _np(surrogate), color=COLORS["neg"], lw=2, ls="--", label="surrogate L_θold(θ)  (4.6)")
+    ax.plot(al, slope * al, color=COLORS["clip"], lw=1, ls=":", label="tangent at θ_old: α·∇J·u")
+    ax.axvline(0, color="k", lw=0.8)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xlabel="step size α along u = ∇J(θ_old)/‖∇J‖", ylabel="gain",
+           title="Old states, new actions: exact to first order at θ_old")
+    ax.legend()
+    return _done(fig)
 
 
 # --- 05 PPO-clip -----------------------------------------------------------------------------
@@ -70,20 +192,317 @@ def six_clipping_cases(clip_eps: float = 0.2, rho_max: float = 2.0) -> Figure:
         ax.plot(x, y, color=color, lw=2.5, label="min(ρA, clip(ρ, 1−ε, 1+ε)A)")
         for edge in (1 - eps, 1 + eps):
             ax.axvline(edge, color="k", lw=0.8, ls="--")
+        table = {row["case"]: row for row in losses.six_cases_table(eps, abs(a))}
         for k, xc in enumerate(((1 - eps) / 2, 1.0, (1 + eps + rho_max) / 2)):
-            ax.text(xc, 0.97, f"case {first_case + k}", ha="center", va="top", fontsize=10, fontweight="bold",
-                    transform=ax.get_xaxis_transform())
+            grad = table[first_case + k]["grad"]
+            label = f"case {first_case + k}\n∂/∂ρ = {'0' if grad == 0 else format(grad, '+g')}"
+            ax.text(xc, 0.97, label, ha="center", va="top", fontsize=9, fontweight="bold",
+                    transform=ax.get_xaxis_transform(), bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
         ax.set(xlabel="ratio ρ = π_θ(a|s) / π_θ_old(a|s)", ylabel="objective (maximised)",
-               title=f"A {'>' if a > 0 else '<'} 0, ε = {eps:g}", ylim=(y.min() - 0.1, y.max() + 0.3))
+               title=f"A {'>' if a > 0 else '<'} 0, ε = {eps:g}", ylim=(y.min() - 0.1, y.max() + 0.45))
         ax.legend(loc="lower right" if a > 0 else "lower left", fontsize=8)
     fig.suptitle("PPO-clip: the six cases (shaded: the clip has switched the gradient off)")
     return _done(fig)
 
 
+def _as_np(x) -> np.ndarray:
+    return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
+
+
+def clip_vs_penalty(histories: dict[str, dict[str, torch.Tensor]], optimum: float, kl_target: float) -> Figure:
+    """Expected reward J and the KL of each update, per iteration, for the ways to reuse a batch.
+
+    ``histories`` maps a method name to the output of :func:`ppo_edu.trust_region.policy_update_study`.
+    """
+    fig, (ax_j, ax_kl) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    colors = {"surrogate": COLORS["clip"], "clip": COLORS["pos"], "penalty": COLORS["accent"]}
+    labels = {"surrogate": "unclipped surrogate", "clip": "PPO-clip", "penalty": "PPO-penalty (adaptive β)"}
+    for name, h in histories.items():
+        it = np.arange(len(h["J"]))
+        ax_j.plot(it, _as_np(h["J"]), marker="o", ms=3, color=colors.get(name), label=labels.get(name, name))
+        ax_kl.plot(it[1:], _as_np(h["kl"]), marker="o", ms=3, color=colors.get(name), label=labels.get(name, name))
+    ax_j.axhline(optimum, color="k", ls=":", lw=1, label="best arm")
+    ax_j.set(xlabel="iteration (one batch, 20 epochs on it)", ylabel="exact expected reward J(θ)",
+             title="Progress")
+    ax_kl.axhline(kl_target, color="k", ls="--", lw=1)
+    ax_kl.text(1, kl_target * 0.8, f"KL target of the penalty ({kl_target:g})", va="top", fontsize=8)
+    ax_kl.set(xlabel="iteration", ylabel="KL(π_old ‖ π_new) of the update", yscale="log",
+              title="How far each update moved the policy")
+    ax_j.legend(fontsize=8, loc="lower right")
+    return _done(fig)
+
+
 # --- 06–08 TD and MC, GAE, actor-critic ------------------------------------------------------
+def td_vs_mc(
+    true_values: torch.Tensor,
+    snapshots: dict[int, torch.Tensor],
+    curves: dict[str, dict[float, torch.Tensor]],
+    n_runs: int,
+) -> Figure:
+    """Left: TD(0) estimates of the random walk after some episodes. Right: RMS error curves, MC vs TD, per α.
+
+    ``snapshots`` maps an episode count to an estimate (S,); ``curves`` maps "td"/"mc" to
+    {α: RMS error per episode}.
+    """
+    fig, (ax_v, ax_e) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", width_ratios=(1, 1.4))
+    states = np.arange(len(true_values))
+    shades = plt.cm.Greys(np.linspace(0.35, 0.85, len(snapshots)))
+    for (n, v), shade in zip(snapshots.items(), shades, strict=True):
+        ax_v.plot(states, _as_np(v), marker="o", color=shade, label=f"after {n} episode{'s' if n != 1 else ''}")
+    ax_v.plot(states, _as_np(true_values), marker="s", color=COLORS["neg"], lw=2, label="true V")
+    ax_v.set(xticks=states, xticklabels=[chr(ord("A") + i) for i in states], xlabel="state",
+             ylabel="V(s)", title="TD(0), α = 0.1, one run")
+    ax_v.legend(fontsize=8)
+    styles = {"td": ("-", COLORS["pos"], "TD(0)"), "mc": ("--", COLORS["neg"], "MC")}
+    for method, by_alpha in curves.items():
+        ls, color, name = styles[method]
+        alphas = sorted(by_alpha)
+        for k, alpha in enumerate(alphas):
+            shade = 0.45 + 0.55 * (k + 1) / len(alphas)
+            ax_e.plot(_as_np(by_alpha[alpha]), ls=ls, color=color, alpha=shade, label=f"{name}, α = {alpha:g}")
+    ax_e.set(xlabel="episodes", ylabel="RMS error over states", ylim=(0, None),
+             title=f"Error against the exact V, averaged over {n_runs} runs")
+    ax_e.legend(fontsize=8, ncol=2)
+    return _done(fig)
+
+
+def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], lam: float | None = None) -> Figure:
+    """Measured bias², variance and their sum (the MSE) of GAE against λ; the exact bias² as a line.
+
+    ``study`` is the output of :func:`ppo_edu.toy_mdps.gae_bias_variance`. With ``lam`` the
+    nearest computed λ is marked and its numbers are written on the plot (the slider's view).
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    x = np.asarray(lambdas, dtype=float)
+    ax.plot(x, _as_np(study["exact_bias2"]), color=COLORS["neg"], lw=1.2, alpha=0.6, label="bias², exact")
+    ax.plot(x, _as_np(study["bias2"]), "o", color=COLORS["neg"], ms=5, label="bias², measured")
+    ax.plot(x, _as_np(study["variance"]), "o-", color=COLORS["pos"], ms=5, label="variance, measured")
+    ax.plot(x, _as_np(study["mse"]), "s-", color="k", ms=4, lw=1.5, label="bias² + variance (MSE)")
+    best = int(np.argmin(_as_np(study["mse"])))
+    ax.axvline(x[best], color=COLORS["accent"], ls=":", lw=1.5, label=f"lowest MSE at λ = {x[best]:.2f}")
+    title = "GAE: λ trades the critic's bias for the returns' variance"
+    if lam is not None:
+        i = int(np.argmin(np.abs(x - float(lam))))
+        ax.axvline(x[i], color="k", lw=1)
+        title += (f"\nλ = {x[i]:.2f}:  bias² = {float(study['bias2'][i]):.3f},  "
+                  f"variance = {float(study['variance'][i]):.3f},  MSE = {float(study['mse'][i]):.3f}")
+    top = float(max(_as_np(study["mse"]).max(), _as_np(study["exact_bias2"]).max()))
+    ax.set(xlabel="λ   (0 = TD residual,  1 = Monte Carlo)", ylabel="squared error of Â_0", title=title,
+           ylim=(0, 1.45 * top))
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
+    return _done(fig)
+
+
+def ppo_training(history: dict[str, Sequence[float]]) -> Figure:
+    """Episode return and the update's diagnostics (approx. KL, clip fraction, explained variance) per iteration."""
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), layout="constrained")
+    it = np.arange(1, len(history["return"]) + 1)
+    panels = (("return", "mean episode return", COLORS["pos"]), ("approx_kl", "approx. KL (k3)", COLORS["neg"]),
+              ("clip_fraction", "clip fraction", COLORS["clip"]),
+              ("explained_variance", "explained variance", COLORS["accent"]))
+    for ax, (key, label, color) in zip(axes, panels, strict=True):
+        ax.plot(it, np.asarray(history[key], dtype=float), marker="o", ms=3, color=color)
+        ax.set(xlabel="iteration", title=label)
+    axes[0].set_ylabel("value")
+    return _done(fig)
+
+
 
 
 # --- 09 PPO for language models --------------------------------------------------------------
+def rlhf_token_rewards(labels: Sequence[str], kl_part: Sequence[float], score: float, mask: Sequence[bool],
+                  beta: float, ax: Axes | None = None) -> Figure:
+    """Per-token RLHF rewards of one sequence, eq. (9.1): bars −β·k1_t, the score stacked on the last real token.
+
+    ``labels`` are the tokens, ``kl_part`` the values −β·k1_t, ``mask`` 1 on real tokens;
+    padding positions are shaded and get no bar.
+    """
+    from matplotlib.patches import Patch
+
+    fig, ax = _fig_ax(ax, (7.0, 4.0))
+    kl = np.asarray(kl_part, dtype=float)
+    m = np.asarray(mask, dtype=bool)
+    x = np.arange(len(kl))
+    last = int(np.nonzero(m)[0].max())
+    colors = np.asarray([COLORS["neg"] if v < 0 else COLORS["pos"] for v in kl])
+    ax.bar(x[m], kl[m], color=colors[m], width=0.6)
+    ax.bar([last], [score], bottom=[kl[last]], color=COLORS["accent"], width=0.6, alpha=0.85)
+    handles = [Patch(color=COLORS["neg"], label="−β·k1_t < 0: token likelier under π_θ than π_ref (penalty)"),
+               Patch(color=COLORS["pos"], label="−β·k1_t > 0: token likelier under π_ref (bonus)"),
+               Patch(color=COLORS["accent"], label=f"reward-model score s(y) = {score:.2f}, on the last real token")]
+    for t in x[~m]:
+        ax.axvspan(t - 0.45, t + 0.45, color=COLORS["clip"], alpha=0.15, lw=0)
+        ax.text(t, 0.02, "padding\nr = 0", ha="center", va="bottom", fontsize=8, color="0.35",
+                transform=ax.get_xaxis_transform())
+    ax.axhline(0, color="k", lw=0.8)
+    total = float(kl[m].sum() + score)
+    ax.set_xticks(x, [f"{t}\n'{lab}'" for t, lab in zip(x, labels, strict=True)])
+    ax.set(xlabel="token position t and token y_t", ylabel="reward r_t",
+           title=f"Per-token rewards, β = {beta:g}:  Σ_t r_t = s(y) − β·Σ k1_t = {total:.2f}")
+    ax.margins(y=0.35)
+    ax.legend(handles=handles, loc="upper left", fontsize=8)
+    return _done(fig)
+
+
+def rlhf_kl_estimators(estimates: dict[str, Sequence[float]], exact: float, ax: Axes | None = None) -> Figure:
+    """Per-sequence KL estimates (sums of per-token k1, |k1|, ½k1², k3) against the exact KL.
+
+    One violin per estimator, its mean with a ±2 standard-error bar, and the exact value as a line.
+    """
+    fig, ax = _fig_ax(ax, (7.0, 4.2))
+    names = list(estimates)
+    data = [np.asarray(estimates[n], dtype=float) for n in names]
+    parts = ax.violinplot(data, showextrema=False)
+    for body in parts["bodies"]:
+        body.set_facecolor(COLORS["pos"])
+        body.set_alpha(0.3)
+    means = np.array([d.mean() for d in data])
+    se = np.array([d.std(ddof=1) / np.sqrt(len(d)) for d in data])
+    ax.errorbar(np.arange(1, len(names) + 1), means, yerr=2 * se, fmt="o", color="k", capsize=4,
+                label="mean ± 2 standard errors")
+    ax.axhline(exact, color=COLORS["accent"], lw=2, ls="--", label=f"exact KL(π_θ ‖ π_ref) = {exact:.2f}")
+    ax.axhline(0, color="k", lw=0.6)
+    pretty = {"k1": "k1", "abs": "|k1|", "k2": "k2 = ½k1²", "k3": "k3 = (r−1) − log r"}
+    ax.set_xticks(np.arange(1, len(names) + 1), [pretty.get(n, n) for n in names])
+    ax.set(ylabel="estimate of the sequence KL (nats)",
+           title=f"Per-string KL estimates, Σ_t over tokens, {len(data[0])} samples from π_θ")
+    ax.legend(loc="upper left", fontsize=8)
+    return _done(fig)
+
+
+def rlhf_training(histories: dict[str, dict[str, Sequence[float]]], optima: dict[str, dict[str, float]] | None = None
+                  ) -> Figure:
+    """Exact E[score], E[gold] and KL(π_θ ‖ π_ref) over PPO iterations, one line per run.
+
+    ``optima[label]`` (optional) holds the same quantities of the best KL-regularised policy,
+    drawn as dashed lines in the run's colour.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
+    panels = (("score", "reward-model score E[s(y)]"), ("gold", "gold preference E[gold(y)]"),
+              ("kl", "KL(π_θ ‖ π_ref) (nats)"))
+    palette = [COLORS["pos"], COLORS["neg"], COLORS["accent"], "#9467bd"]
+    for ax, (key, title) in zip(axes, panels, strict=True):
+        for color, (label, hist) in zip(palette[: len(histories)], histories.items(), strict=True):
+            ax.plot(np.arange(len(hist[key])), hist[key], color=color, lw=2, label=label)
+            if optima and label in optima:
+                ax.axhline(optima[label][key], color=color, ls="--", lw=1)
+        ax.set(xlabel="PPO iteration", title=title)
+    sft_gold = histories[next(iter(histories))]["gold"][0]
+    axes[1].axhline(sft_gold, color="k", lw=0.8, ls=":")
+    axes[1].annotate("SFT model", (1.0, sft_gold), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                     textcoords="offset points", ha="right", va="bottom", fontsize=8)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle("PPO on the toy task (exact values by enumeration; dashed: best possible policy for that β)")
+    return _done(fig)
+
+
+def rlhf_beta_sweep(sweep: dict[str, Sequence[float]], beta: float | None = None,
+                    top: Sequence[tuple[str, float]] | None = None, kl_at_beta: float | None = None) -> Figure:
+    """The best KL-regularised policy π*_β against β: E[score], E[gold] and KL(π*_β ‖ π_ref).
+
+    ``sweep`` has keys "beta", "score", "gold", "kl" (from :func:`ppo_edu.toy_lm.beta_sweep`);
+    ``beta`` marks one value (with its KL ``kl_at_beta``, else interpolated from the sweep) and ``top``
+    lists π*_β's likeliest sequences as (string, probability).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    b = np.asarray(sweep["beta"], dtype=float)
+    axes[0].plot(b, sweep["score"], color=COLORS["pos"], lw=2, label="reward-model score E[s]")
+    axes[0].plot(b, sweep["gold"], color=COLORS["accent"], lw=2, label="gold preference E[gold]")
+    axes[0].axhline(sweep["gold_ref"], color="k", lw=0.8, ls=":", label="gold of the SFT model")
+    axes[1].plot(b, sweep["kl"], color=COLORS["neg"], lw=2)
+    axes[0].set(xscale="log", xlabel="β", ylabel="expected value under π*_β",
+                title="Small β: the proxy score climbs, the gold preference falls")
+    axes[1].set(xscale="log", yscale="log", xlabel="β", ylabel="KL(π*_β ‖ π_ref) (nats)",
+                title="KL to the reference")
+    if beta is not None:
+        for ax in axes:
+            ax.axvline(beta, color="k", lw=1.2)
+        kl = kl_at_beta if kl_at_beta is not None else float(
+            np.exp(np.interp(np.log(beta), np.log(b), np.log(np.asarray(sweep["kl"], dtype=float)))))
+        axes[1].plot(beta, kl, "o", color="k")
+        axes[1].annotate(f"β = {beta:g}: KL = {kl:.2f}", (beta, kl), xytext=(8, 8), textcoords="offset points",
+                         fontsize=9)
+    if top:
+        text = "likeliest under π*_β:\n" + "\n".join(f"{s:<7} {p:.2f}" for s, p in top)
+        axes[1].text(0.03, 0.03, text, transform=axes[1].transAxes, ha="left", va="bottom", family="monospace",
+                     fontsize=9, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})
+    axes[0].legend(fontsize=8, loc="lower right")
+    return _done(fig)
+
+
+def rlhf_kl_controller(betas: Sequence[float], kls: Sequence[float], target: float) -> Figure:
+    """An adaptive KL controller at work: β and the measured KL over updates, with the target."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    axes[0].plot(betas, color=COLORS["pos"], lw=2)
+    axes[0].set(xlabel="update", ylabel="β", title="β, adapted by eq. (9.5)")
+    axes[1].plot(kls, color=COLORS["neg"], lw=2, label="measured KL")
+    axes[1].axhline(target, color="k", ls="--", lw=1, label=f"target = {target:g}")
+    axes[1].set(xlabel="update", ylabel="KL (nats)", title="KL, steered to the target")
+    axes[1].legend(fontsize=8)
+    return _done(fig)
+
 
 
 # --- 10 CartPole -----------------------------------------------------------------------------
+def learning_curves(
+    steps: np.ndarray,
+    returns: np.ndarray,
+    threshold: float = 475.0,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str = "PPO on CartPole-v1: learning curves",
+    ylabel: str = "return of finished training episodes",
+) -> Figure:
+    """Returns against environment steps, one line per member (a NaN leaves a gap).
+
+    ``steps`` (K,) env steps per member; ``returns`` (P, K), e.g. the mean return of the training
+    episodes that ended in each iteration, or of deterministic evaluations.
+    """
+    fig, ax = _fig_ax(ax, (7.0, 4.0))
+    steps, returns = np.asarray(steps), np.atleast_2d(np.asarray(returns, dtype=float))
+    for p, row in enumerate(returns):
+        ok = np.isfinite(row)
+        label = labels[p] if labels is not None else f"member {p}"
+        ax.plot(steps[ok], row[ok], lw=1.2, alpha=0.8, label=label)
+    ax.axhline(threshold, color=COLORS["clip"], ls="--", lw=1)
+    ax.text(steps[0] if len(steps) else 0, threshold + 8, f"{threshold:g}", color=COLORS["clip"], va="bottom")
+    ax.set(xlabel="environment steps (per agent)", ylabel=ylabel, ylim=(0, 540), title=title)
+    ax.legend(loc="lower right", fontsize=8, ncol=2)
+    return _done(fig)
+
+
+def _draw_cartpole(ax: Axes, x: float, theta: float, pole_length: float = 1.0) -> None:
+    cart_w, cart_h = 0.5, 0.3
+    ax.plot([-2.4, 2.4], [0, 0], color="black", lw=1)
+    for edge in (-2.4, 2.4):
+        ax.axvline(edge, color=COLORS["neg"], lw=0.8, ls=":")
+    ax.add_patch(plt.Rectangle((x - cart_w / 2, 0), cart_w, cart_h, color="#333333"))
+    pivot = (x, cart_h * 0.75)
+    tip = (x + pole_length * np.sin(theta), pivot[1] + pole_length * np.cos(theta))
+    ax.plot([pivot[0], tip[0]], [pivot[1], tip[1]], color="#ca9865", lw=5, solid_capstyle="butt")
+    ax.plot(*pivot, "o", color="#8184cb", ms=4)
+    ax.set(xlim=(-2.6, 2.6), ylim=(-0.15, 1.35), aspect="equal", xticks=[], yticks=[])
+
+
+def cartpole_filmstrip(states: np.ndarray, n_frames: int = 6, tau: float = 0.02) -> Figure:
+    """A trained pole balancing: ``n_frames`` snapshots of an episode, then x(t) and θ(t).
+
+    ``states`` (L, 4) rows (x, ẋ, θ, θ̇) of one episode, as ``pe.train.rollout_states`` gives.
+    """
+    states = np.asarray(states, dtype=float)
+    fig = plt.figure(figsize=(11.0, 4.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(0.75, 1.3))
+    frames = np.linspace(0, len(states) - 1, n_frames).round().astype(int)
+    for ax, t in zip(top.subplots(1, n_frames), frames):
+        _draw_cartpole(ax, states[t, 0], states[t, 2])
+        ax.set_title(f"t = {t} ({t * tau:.1f} s)", fontsize=9)
+    ax_x, ax_th = bottom.subplots(1, 2)
+    t = np.arange(len(states))
+    ax_x.plot(t, states[:, 0], color=COLORS["pos"])
+    ax_x.axhspan(-2.4, 2.4, color=COLORS["accent"], alpha=0.08)
+    ax_x.set(xlabel="step t", ylabel="cart position x", ylim=(-2.6, 2.6), title="cart stays inside ±2.4")
+    ax_th.plot(t, np.degrees(states[:, 2]), color=COLORS["neg"])
+    ax_th.axhspan(-12, 12, color=COLORS["accent"], alpha=0.08)
+    ax_th.set(xlabel="step t", ylabel="pole angle θ (degrees)", ylim=(-13, 13), title="pole stays inside ±12°")
+    plt.close(fig)
+    return fig

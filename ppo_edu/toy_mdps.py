@@ -26,7 +26,7 @@ Tensor = torch.Tensor
 #
 # With a policy π (an (S, A) table of probabilities), V^π solves the Bellman equation
 #
-#     V = r_π + γ P_π V,   r_π[s] = Σ_a π(a|s) R[s, a],  P_π[s, s'] = Σ_a π(a|s) P[s, a, s']   (1.8)
+#     V = r_π + γ P_π V,   r_π[s] = Σ_a π(a|s) R[s, a],  P_π[s, s'] = Σ_a π(a|s) P[s, a, s']   (1.3)
 #
 # a linear system, and Q = R + γ P V, A = Q − V (3.3)–(3.4). Everything is float64 and
 # differentiable, so autograd through the linear solve gives the *exact* ∇J(θ).
@@ -129,7 +129,7 @@ def _theta(theta: Any, mdp: TabularMDP | None = None) -> Tensor:
 
 
 def softmax_policy(theta: Any) -> Tensor:
-    """π_θ(a|s) = exp θ[s, a] / Σ_b exp θ[s, b], the tabular softmax policy (1.6).
+    """π_θ(a|s) = exp θ[s, a] / Σ_b exp θ[s, b], the tabular softmax policy (1.4).
 
     Shapes:
         theta: (S, A) logits;  result: (S, A), each row sums to 1.
@@ -158,7 +158,7 @@ def _solve(mdp: TabularMDP, P_pi: Tensor, rhs: Tensor, transpose: bool = False) 
 
 
 def state_values(mdp: TabularMDP, pi: Any) -> Tensor:
-    """V^π, the solution of the linear Bellman system V = r_π + γ P_π V, eq. (1.8).
+    """V^π, the solution of the linear Bellman system V = r_π + γ P_π V, eq. (1.3).
 
     Shapes:
         pi: (S, A);  result: (S,).
@@ -208,7 +208,7 @@ def objective(mdp: TabularMDP, theta: Any) -> Tensor:
 
 
 def exact_gradient(mdp: TabularMDP, theta: Any) -> Tensor:
-    """The exact ∇_θ J(θ), by autograd through the linear solve of (1.8).
+    """The exact ∇_θ J(θ), by autograd through the linear solve of (1.3).
 
     Shapes:
         theta: (S, A);  result: (S, A).
@@ -466,3 +466,52 @@ def expected_gae_first_step(
         total += (mdp.gamma * lam) ** l * float(delta)
         d = d_next
     return total
+
+
+def imperfect_critic(mdp: EpisodicMDP, error_scale: float = 1.0, seed: int = 0) -> torch.Tensor:
+    """V̂ = V + e: the exact values plus a fixed, seeded error e(s) ~ N(0, scale²), with e(start) = 0.
+
+    The error is zero at the start state, where the advantages are measured (the state every
+    episode visits is the one a critic fits best), so any bias of Â_0 comes from bootstrapping
+    on the wrong values of the states that follow.
+
+    Shapes:
+        result: (S,).
+    """
+    V, _, _ = exact_values(mdp)
+    e = float(error_scale) * torch.randn(len(V), generator=torch.Generator().manual_seed(seed), dtype=V.dtype)
+    e[mdp.start] = 0.0
+    return V + e
+
+
+def gae_bias_variance(
+    mdp: EpisodicMDP, critic: torch.Tensor, lambdas: list[float], n_rollouts: int, horizon: int = 80, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Measured bias² and variance of the GAE estimate Â_0 of A(start, a_0), for each λ.
+
+    For each first action a, ``n_rollouts`` episodes are sampled once and every λ is evaluated
+    on the same episodes. Per action, bias_a = mean(Â_0) − A(start, a) and var_a = Var(Â_0);
+    both are averaged over a with the policy's weights π(a|start). ``exact_bias2`` is the same
+    average with E[Â_0] computed exactly by :func:`expected_gae_first_step`.
+
+    Returns tensors of shape (len(lambdas),): ``bias2``, ``variance``, ``mse`` (= bias2 +
+    variance), ``exact_bias2``.
+    """
+    from . import advantages as gae_module  # imported here: advantages() above is the exact A of 01–04
+
+    _, _, A = exact_values(mdp)
+    g = torch.Generator().manual_seed(seed)
+    weights = mdp.policy[mdp.start]
+    out = {k: torch.zeros(len(lambdas), dtype=torch.float64) for k in ("bias2", "variance", "exact_bias2")}
+    for a0 in range(len(weights)):
+        ro = sample_rollouts(mdp, a0, n_rollouts, horizon, g)
+        v, nv = critic[ro["states"][:-1]], critic[ro["states"][1:]]
+        for j, lam in enumerate(lambdas):
+            adv0 = gae_module.gae(ro["rewards"], v, nv, ro["terminated"], ro["truncated"], mdp.gamma, lam)[0]
+            true = float(A[mdp.start, a0])
+            out["bias2"][j] += weights[a0] * (float(adv0.mean()) - true) ** 2
+            out["variance"][j] += weights[a0] * float(adv0.var())
+            exact = expected_gae_first_step(mdp, critic, a0, lam, horizon)
+            out["exact_bias2"][j] += weights[a0] * (exact - true) ** 2
+    out["mse"] = out["bias2"] + out["variance"]
+    return out

@@ -152,3 +152,24 @@ def rms_curves(
             history = learners[method](episodes, len(true), alpha, gamma, v0)
             curves[j] += rms_error(history, true)
     return curves / n_runs
+
+
+def td0_update(
+    values: Any, state: int, reward: float, next_state: int, terminated: bool, alpha: float, gamma: float
+) -> Tensor:
+    """One TD(0) step, eq. (6.3), returned as a new table (the input is not modified).
+
+    V(s) ← V(s) + α (r + γ (1 − terminated) V(s') − V(s)); a terminal s' is worth 0.
+
+    Shapes:
+        values, result: (S,).
+    """
+    v = check_finite("values", check_ndim("values", as_tensor("values", values, torch.float64), (1,), "(S,)"))
+    a, g = _check_alpha(alpha), check_unit_interval("gamma", gamma)
+    for name, s in (("state", state), ("next_state", next_state)):
+        if not 0 <= int(s) < len(v):
+            raise ValueError(f"{name}: expected an index in [0, {len(v)}), got {s!r}")
+    target = float(reward) + (0.0 if terminated else g * float(v[int(next_state)]))
+    out = v.clone()
+    out[int(state)] += a * (target - out[int(state)])
+    return out

@@ -1,0 +1,347 @@
+# %% [markdown]
+# # 01 · Policy gradient
+#
+# A policy π_θ(a|s) picks actions; we want the parameters θ that collect the most reward.
+# The trouble: the reward depends on θ only through *which actions get sampled*, and
+# sampling has no derivative. This notebook derives the way around it and checks every
+# step against a small problem whose answer we know exactly.
+#
+# **You will learn**
+# 1. the objective J(θ) and the probability of a trajectory;
+# 2. the *log-derivative trick*, ∇p = p ∇log p (checked with sympy), and why the unknown
+#    environment drops out of the gradient;
+# 3. the score ∇_θ log π_θ(a|s) of a softmax policy (checked with sympy and autograd);
+# 4. REINFORCE, a Monte-Carlo estimate of ∇J, and how its error shrinks like 1/√N against the
+#    **exact** gradient of a small MDP;
+# 5. why code *minimises* a loss −J while the maths does gradient *ascent* on J.
+
+# %%
+import itertools
+
+import numpy as np
+import torch
+
+import ppo_edu as pe
+
+tm, pg = pe.toy_mdps, pe.policy_gradient
+
+# %% [markdown]
+# ## 1. The objective
+#
+# An episode (trajectory) is τ = (s_0, a_0, r_0, s_1, a_1, r_1, …, s_{T−1}, a_{T−1}, r_{T−1}).
+# Its discounted return and the objective are
+#
+# $$R(\tau) = \sum_{t=0}^{T-1} \gamma^t r_t, \qquad J(\theta) = \mathbb{E}_{\tau \sim p_\theta}\big[R(\tau)\big] = \sum_\tau p_\theta(\tau)\, R(\tau). \tag{1.1}$$
+#
+# The probability of a trajectory multiplies the start distribution, the policy's choices
+# and the environment's transitions:
+#
+# $$p_\theta(\tau) = \mu_0(s_0) \prod_{t=0}^{T-1} \pi_\theta(a_t \mid s_t)\, P(s_{t+1} \mid s_t, a_t). \tag{1.2}$$
+#
+# Only the π factors depend on θ. The environment (μ0, P) is unknown to the agent: all it can
+# do is *sample* episodes. (The source notes call J "R̄_θ", the expected reward; same thing.)
+#
+# ### A small MDP with an exact answer
+#
+# To check estimators we need the true value. `pe.toy_mdps.corridor()` is three cells in a
+# row; you start in cell 0. `right` moves one cell to the right (with probability 0.2 it slips
+# and you stay), `left` one to the left. Every step costs 0.1; `left` from cell 0 leaves
+# through a dead end, `right` from cell 2 reaches the goal and pays +1. γ = 0.9.
+#
+# For a tabular policy the values solve a *linear* system. Writing
+# r_π(s) = Σ_a π(a|s) R(s, a) and P_π(s, s') = Σ_a π(a|s) P(s'|s, a), the Bellman equation
+# V(s) = Σ_a π(a|s) [R(s, a) + γ Σ_{s'} P(s'|s, a) V(s')] is, in matrix form,
+#
+# $$V^\pi = r_\pi + \gamma P_\pi V^\pi \quad\Longleftrightarrow\quad (I - \gamma P_\pi)\, V^\pi = r_\pi, \qquad J = \mu_0^\top V^\pi. \tag{1.3}$$
+#
+# (Rows of P_π sum to less than 1 where an episode can end, so I − γP_π is invertible even for
+# γ = 1 when episodes end for sure.) The policy is a softmax of a table of logits θ[s, a],
+#
+# $$\pi_\theta(a \mid s) = \frac{\exp \theta[s, a]}{\sum_b \exp \theta[s, b]}, \tag{1.4}$$
+#
+# and we start from θ = 0, the uniform policy.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+mdp = tm.corridor()
+theta0 = torch.zeros(mdp.n_states, mdp.n_actions, dtype=torch.float64)
+pi0 = tm.softmax_policy(theta0)
+V = tm.state_values(mdp, pi0)
+J0 = float(tm.objective(mdp, theta0))
+print("V of the uniform policy:", np.round(V.numpy(), 4))
+print("J(θ=0) =", round(J0, 4))
+
+# %% [markdown]
+# Is that right? Sample 20 000 episodes, average their returns, and compare (the difference
+# must be within a few standard errors):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+episodes = tm.sample_episodes(mdp, pi0, 20_000, torch.Generator().manual_seed(0))
+discount = mdp.gamma ** torch.arange(episodes.rewards.shape[0], dtype=torch.float64)
+returns = (discount[:, None] * episodes.rewards).sum(0)  # R(τ_n), eq. (1.1)
+std_err = float(returns.std()) / len(returns) ** 0.5
+assert abs(float(returns.mean()) - J0) < 4 * std_err
+print(f"Monte-Carlo J = {returns.mean():.3f} ± {std_err:.3f}   exact J = {J0:.3f}")
+
+# %% [markdown]
+# Because (1.3) is differentiable, autograd through the linear solve gives the **exact**
+# gradient ∇_θ J, `pe.toy_mdps.exact_gradient`. We confirm it with finite differences:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+grad_exact = tm.exact_gradient(mdp, theta0)
+h, grad_fd = 1e-6, torch.zeros_like(theta0)
+for s, a in itertools.product(range(mdp.n_states), range(mdp.n_actions)):
+    e = torch.zeros_like(theta0)
+    e[s, a] = h
+    grad_fd[s, a] = (tm.objective(mdp, theta0 + e) - tm.objective(mdp, theta0 - e)) / (2 * h)
+assert torch.allclose(grad_exact, grad_fd, atol=1e-8)
+assert bool((grad_exact[:, 1] > 0).all())  # "more right" in every cell
+assert torch.allclose(grad_exact.sum(1), torch.zeros(mdp.n_states, dtype=torch.float64), atol=1e-12)
+print("exact ∇J(θ=0), rows = cells, columns = (left, right):")
+print(np.round(grad_exact.numpy(), 4))
+
+# %% [markdown]
+# Every row says "less left, more right", as it should. Each row sums to zero: adding the
+# same number to both logits of a state does not change the softmax, so J cannot change
+# in that direction.
+#
+# An agent does not have P and R, so it cannot solve (1.3). It has to estimate ∇J from
+# sampled episodes. How?
+
+# %% [markdown]
+# ## 2. The log-derivative trick
+#
+# For any positive function p(θ), the chain rule gives ∇ log p = ∇p / p, that is
+#
+# $$\nabla_\theta p_\theta = p_\theta\, \nabla_\theta \log p_\theta. \tag{1.5}$$
+#
+# sympy agrees:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lhs, rhs, holds = pe.symbolic.log_derivative_trick()
+assert holds
+print(lhs, "=", rhs)
+
+# %% [markdown]
+# Differentiate (1.1) (R(τ) does not depend on θ; only the probabilities do), then use (1.5):
+#
+# $$\nabla_\theta J(\theta) = \sum_\tau R(\tau)\, \nabla_\theta p_\theta(\tau) = \sum_\tau p_\theta(\tau)\, R(\tau)\, \nabla_\theta \log p_\theta(\tau) = \mathbb{E}_{\tau\sim p_\theta}\big[R(\tau)\, \nabla_\theta \log p_\theta(\tau)\big]. \tag{1.6}$$
+#
+# The gradient of an expectation has become the expectation of something we can compute
+# on a sampled episode. And that something does not need the environment: the log of (1.2)
+# is a sum, and μ0 and P do not depend on θ, so their gradients vanish:
+#
+# $$\nabla_\theta \log p_\theta(\tau) = \underbrace{\nabla_\theta \log \mu_0(s_0)}_{0} + \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t) + \sum_t \underbrace{\nabla_\theta \log P(s_{t+1} \mid s_t, a_t)}_{0}, \quad\text{so}\quad \nabla_\theta J = \mathbb{E}\Big[R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big]. \tag{1.7}$$
+#
+# (1.7) is an exact identity about an expectation. The source notes write it directly with
+# a sample average and an "=", and call it ∇R̄; the average over N episodes is an
+# *estimate* of it, which is the subject of section 4.
+
+# %% [markdown]
+# ## 3. The score of a softmax policy
+#
+# ∇_θ log π_θ(a|s) is called the **score**. For the softmax (1.4),
+# log π(a|s) = θ[s, a] − log Σ_b exp θ[s, b], and differentiating gives
+#
+# $$\frac{\partial \log \pi_\theta(a \mid s)}{\partial \theta[s', b]} = \mathbb{1}[s' = s]\,\big(\mathbb{1}[b = a] - \pi_\theta(b \mid s)\big). \tag{1.8}$$
+#
+# Only the row of the visited state changes; within it, "one-hot of the action minus the
+# probabilities". sympy computes the Jacobian of log softmax for three actions and compares:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+jacobian, closed_form, holds = pe.symbolic.softmax_score(3)
+assert holds
+print("∂ log π_0 / ∂θ_0 =", jacobian[0, 0].simplify())
+print("closed form       =", closed_form[0, 0])
+
+# %% [markdown]
+# `pe.policy_gradient.score` implements (1.8) for a whole batch; autograd agrees:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+theta_test = torch.tensor([[0.5, -0.3], [1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+s_t, a_t = torch.tensor(1), torch.tensor(0)
+theta_req = theta_test.clone().requires_grad_(True)
+(autograd_score,) = torch.autograd.grad(torch.log_softmax(theta_req, -1)[s_t, a_t], theta_req)
+assert torch.allclose(pg.score(theta_test, s_t, a_t), autograd_score)
+print(np.round(pg.score(theta_test, s_t, a_t).numpy(), 4) + 0.0)  # + 0.0 turns −0.0 into 0.0
+
+# %% [markdown]
+# **Exercise 1.1.** Write the score of a softmax over the actions of one state: given the
+# logits (a 1-D tensor of length K) and an action index, return ∇_logits log softmax(logits)[action].
+
+# %%
+def softmax_score(logits, action):
+    ### BEGIN SOLUTION
+    pi = torch.softmax(logits, dim=-1)
+    one_hot = torch.zeros_like(logits)
+    one_hot[action] = 1.0
+    return one_hot - pi
+    ### END SOLUTION
+
+
+pe.exercises.softmax_score.check(softmax_score)
+
+# %% [markdown]
+# A classic slip is to differentiate π instead of log π. The checker knows it:
+
+# %%
+def softmax_score_of_pi(logits, action):
+    pi = torch.softmax(logits, dim=-1)
+    one_hot = torch.zeros_like(logits)
+    one_hot[action] = 1.0
+    return pi[action] * (one_hot - pi)
+
+
+pe.exercises.softmax_score.check(softmax_score_of_pi)
+
+# %% [markdown]
+# ## 4. REINFORCE: estimating ∇J from episodes
+#
+# Replace the expectation in (1.7) by an average over N sampled episodes:
+#
+# $$\hat g_N = \frac{1}{N} \sum_{n=1}^{N} \hat g(\tau_n), \qquad \hat g(\tau) = R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t). \tag{1.9}$$
+#
+# Each one-episode estimate ĝ(τ_n) is unbiased (its expectation is ∇J, by (1.7)), and they are
+# independent, so the average has covariance Cov[ĝ(τ)]/N: its error shrinks like
+#
+# $$\sqrt{\mathbb{E}\,\lVert \hat g_N - \nabla J \rVert^2} = \sqrt{\operatorname{tr}\operatorname{Cov}[\hat g(\tau)] / N}. \tag{1.10}$$
+#
+# `pe.policy_gradient.total_return_weights` puts R(τ) on every step of its episode and
+# `pe.policy_gradient.reinforce_estimates` returns one ĝ(τ_n) per episode, shape (N, S, A).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+w_total = pg.total_return_weights(episodes.rewards, episodes.mask, mdp.gamma)
+per_episode = pg.reinforce_estimates(theta0, episodes.states, episodes.actions, w_total, episodes.mask)
+g_hat = per_episode.mean(0)
+std_err = per_episode.std(0) / len(per_episode) ** 0.5
+assert bool(((g_hat - grad_exact).abs() < 4 * std_err).all())  # unbiased: within 4 standard errors
+print("REINFORCE estimate from 20 000 episodes:")
+print(np.round(g_hat.numpy(), 3))
+print("exact:")
+print(np.round(grad_exact.numpy(), 3))
+
+# %% [markdown]
+# Now the error against N. We draw one big pool of episodes, cut it into batches of N,
+# and measure the root-mean-square distance of each batch's average to the exact gradient.
+# (The pool size is the notebook's budget: smaller in quick mode, same picture.)
+
+# %%
+n_pool = pe.runtime.budget(200_000, 30_000)
+sizes = pe.runtime.budget([10, 30, 100, 300, 1000, 3000, 10_000, 30_000], [10, 30, 100, 300, 1000, 3000])
+pool = tm.sample_episodes(mdp, pi0, n_pool, torch.Generator().manual_seed(1))
+pool_w = pg.total_return_weights(pool.rewards, pool.mask, mdp.gamma)
+pool_g = pg.reinforce_estimates(theta0, pool.states, pool.actions, pool_w, pool.mask)
+errors = pg.mc_gradient_errors(pool_g, grad_exact, sizes)
+pe.plots.mc_gradient_error(sizes, errors)
+
+# %% [markdown]
+# The measured points sit on a line of slope −1/2 in log–log axes: ten times more episodes
+# buy about three times (√10) less error. The fitted slope, and the prediction of (1.10):
+
+# %% tags=["nbval-ignore-output"]
+slope = np.polyfit(np.log(sizes), np.log(errors.numpy()), 1)[0]
+predicted = (pg.total_variance(pool_g) / torch.tensor(sizes, dtype=torch.float64)).sqrt()
+assert -0.65 < slope < -0.35
+assert bool(((errors / predicted - 1).abs() < 0.35).all())
+print(f"fitted slope {slope:.3f} (theory −0.5)")
+print("measured / predicted by (1.10):", np.round((errors / predicted).numpy(), 2))
+
+# %% [markdown]
+# ## 5. Ascent, descent and the pseudo-loss
+#
+# We want to *increase* J, so REINFORCE steps **up** the gradient: θ ← θ + α ĝ_N. Deep-learning
+# optimisers *minimise*, so code hands them a loss whose gradient is −ĝ_N,
+#
+# $$L(\theta) = -\frac{1}{N} \sum_{n=1}^{N} R(\tau_n) \sum_t \log \pi_\theta(a^n_t \mid s^n_t), \qquad \nabla_\theta L = -\hat g_N, \tag{1.11}$$
+#
+# with R(τ_n) treated as a constant (it is data). Minimising L is ascending J. (The source
+# notes switch between "ascent" and "descent" without saying which function is meant; the
+# rule is: **ascend the objective = descend its negative**.) L's value is not J and is
+# meaningless on its own: only its gradient matters. `pe.policy_gradient.reinforce_loss`
+# builds it; autograd confirms ∇L = −ĝ:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+theta_req = theta0.clone().requires_grad_(True)
+logp = pg.log_probs(theta_req, episodes.states, episodes.actions)
+loss = pg.reinforce_loss(logp, w_total, episodes.mask)
+(grad_loss,) = torch.autograd.grad(loss, theta_req)
+assert torch.allclose(grad_loss, -g_hat)
+print("∇L == −ĝ:", bool(torch.allclose(grad_loss, -g_hat)))
+
+# %% [markdown]
+# **Exercise 1.2.** Write the pseudo-loss (1.11). `log_probs` and `mask` are (T, N) (episodes of
+# different lengths are padded; `mask` is True on real steps), `returns` is (N,), one R(τ_n)
+# per episode.
+
+# %%
+def reinforce_loss(log_probs, returns, mask):
+    ### BEGIN SOLUTION
+    per_episode = (log_probs * mask).sum(dim=0)
+    return -(returns * per_episode).sum() / log_probs.shape[1]
+    ### END SOLUTION
+
+
+pe.exercises.reinforce_loss.check(reinforce_loss)
+
+# %%
+pe.exercises.reinforce_loss.hint()
+
+# %% [markdown]
+# ## 6. REINFORCE learns
+#
+# Put it together: sample 100 episodes with the current policy, build the pseudo-loss, take
+# one optimiser step, repeat. Because we can evaluate J exactly, we watch the true objective,
+# not a noisy estimate. The best possible J comes from trying all 2³ deterministic policies.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+best_J = max(
+    float(tm.state_values(mdp, torch.nn.functional.one_hot(torch.tensor(acts), 2).double()) @ mdp.mu0)
+    for acts in itertools.product(range(2), repeat=mdp.n_states)
+)
+gen = torch.Generator().manual_seed(2)
+theta = theta0.clone().requires_grad_(True)
+optimizer = torch.optim.SGD([theta], lr=2.0)
+history = [float(tm.objective(mdp, theta.detach()))]
+for _ in range(80):
+    batch = tm.sample_episodes(mdp, tm.softmax_policy(theta.detach()), 100, gen)
+    weights = pg.total_return_weights(batch.rewards, batch.mask, mdp.gamma)
+    loss = pg.reinforce_loss(pg.log_probs(theta, batch.states, batch.actions), weights, batch.mask)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()  # a descent step on L = an ascent step on J
+    history.append(float(tm.objective(mdp, theta.detach())))
+assert history[-1] > history[0] + 0.3
+assert float(errors[sizes.index(100)]) > 0.2 * float(grad_exact.norm())  # each step's ĝ was noisy
+print(f"J before: {history[0]:.2f}   after 80 updates: {history[-1]:.2f}   best possible: {best_J:.2f}")
+print("P(right) in each cell:", np.round(tm.softmax_policy(theta.detach())[:, 1].numpy(), 2))
+
+# %%
+pe.plots.learning_curve(range(len(history)), history, optimum=best_J)
+
+# %% [markdown]
+# The curve is smooth because it shows the *exact* J after each step; the steps themselves
+# were noisy. With 100 episodes per update, the error of ĝ is about a third of ‖∇J‖ at the
+# start (read it off the error figure at N = 100). Notebooks 02 and 03 make ĝ less noisy
+# without changing its expectation.
+#
+# ## Recap
+#
+# * J(θ) = E[R(τ)] (1.1); only the policy factors of p_θ(τ) (1.2) depend on θ.
+# * The log-derivative trick ∇p = p∇log p (1.5) turns ∇J into an expectation, (1.6)–(1.7), in
+#   which the unknown dynamics drop out: ∇J = E[R(τ) Σ_t ∇log π_θ(a_t|s_t)].
+# * For a softmax, ∇log π(a|s) = onehot(a) − π(·|s) on the row of s (1.8).
+# * REINFORCE averages this over N episodes (1.9): unbiased, with error ∝ 1/√N (1.10), checked
+#   against the exact gradient of a small MDP obtained by a linear solve (1.3).
+# * Code minimises the pseudo-loss L = −(1/N) Σ R Σ log π (1.11); its gradient is −ĝ, so descent on L
+#   is ascent on J.
+#
+# Next: **02 · baseline**, where we subtract a constant from R(τ) and the variance drops while the
+# expectation stays put.

@@ -1,0 +1,129 @@
+"""Notebook 03's exercises: reward-to-go, the exact state values by a linear solve, A = Q − V."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import returns as returns_module
+from ._core import Exercise, Mistake
+
+F64 = torch.float64
+
+
+# -- Exercise 3.1: reward-to-go ------------------------------------------------------------------
+def _rtg_cases() -> list[dict]:
+    g = torch.Generator().manual_seed(4)
+    out = [{"rewards": torch.tensor([1.0, 0.0, 2.0], dtype=F64), "gamma": 0.5}]
+    for T, gamma in ((5, 0.9), (7, 0.99), (4, 1.0), (6, 0.7)):
+        out.append({"rewards": torch.randn(T, generator=g, dtype=F64), "gamma": gamma})
+    return out
+
+
+def rtg_solution(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
+    out = torch.zeros_like(rewards)
+    running = 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running
+        out[t] = running
+    return out
+
+
+def _power(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
+    return gamma ** torch.arange(len(rewards), dtype=rewards.dtype)
+
+
+reward_to_go = Exercise(
+    name="reward_to_go",
+    title="Reward-to-go G_t = Σ_{t'≥t} γ^(t'−t) r_t'  (3.1)",
+    reference=lambda rewards, gamma: returns_module.discounted_returns(rewards, gamma),
+    cases=_rtg_cases,
+    solution_fn=rtg_solution,
+    mistakes=(
+        Mistake("off_by_one", "Off by one: G_t starts with r_t itself (the reward of the action taken at t).",
+                lambda rewards, gamma: torch.cat([returns_module.discounted_returns(rewards, gamma)[1:],
+                                                  rewards.new_zeros(1)])),
+        Mistake("discount_from_zero", "You discounted from t = 0 (γ^t' instead of γ^(t'−t)): inside G_t the first "
+                                      "reward r_t gets weight 1.",
+                lambda rewards, gamma: (_power(rewards, gamma) * rewards).flip(0).cumsum(0).flip(0)),
+        Mistake("no_discount", "No discount: multiply each later reward by γ per step of delay.",
+                lambda rewards, gamma: rewards.flip(0).cumsum(0).flip(0)),
+        Mistake("total_return_everywhere", "You used the whole-episode return at every step; reward-to-go keeps only "
+                                           "the rewards from t on.",
+                lambda rewards, gamma: (_power(rewards, gamma) * rewards).sum().expand(len(rewards)).clone()),
+    ),
+    hints=(
+        "Go backwards: G_{T−1} = r_{T−1}, and G_t = r_t + γ G_{t+1}.",
+        "out = torch.zeros_like(rewards); running = 0.0; for t in reversed(range(len(rewards))): …",
+    ),
+)
+
+
+# -- Exercise 3.2: V by a linear solve -------------------------------------------------------------
+def _v_cases() -> list[dict]:
+    g = torch.Generator().manual_seed(5)
+    out = []
+    for S, gamma in ((2, 0.9), (3, 0.5), (4, 0.95)):
+        P = torch.rand(S, S, generator=g, dtype=F64)
+        P = 0.8 * P / P.sum(1, keepdim=True)  # each step ends the episode with probability 0.2
+        out.append({"P_pi": P, "r_pi": torch.randn(S, generator=g, dtype=F64), "gamma": gamma})
+    return out
+
+
+def v_solution(P_pi: torch.Tensor, r_pi: torch.Tensor, gamma: float) -> torch.Tensor:
+    identity = torch.eye(len(r_pi), dtype=r_pi.dtype)
+    return torch.linalg.solve(identity - gamma * P_pi, r_pi)
+
+
+state_values_solve = Exercise(
+    name="state_values_solve",
+    title="Exact V^π from the Bellman equation V = r_π + γ P_π V  (1.3)",
+    reference=v_solution,
+    cases=_v_cases,
+    solution_fn=v_solution,
+    mistakes=(
+        Mistake("forgot_gamma", "γ is missing: the system is (I − γ P_π) V = r_π.",
+                lambda P_pi, r_pi, gamma: torch.linalg.solve(torch.eye(len(r_pi), dtype=r_pi.dtype) - P_pi, r_pi)),
+        Mistake("transposed", "P_π is transposed: row s of P_π holds the probabilities of the *next* states of s.",
+                lambda P_pi, r_pi, gamma: torch.linalg.solve(torch.eye(len(r_pi), dtype=r_pi.dtype) - gamma * P_pi.T,
+                                                             r_pi)),
+        Mistake("one_step", "That is only r_π + γ P_π r_π, two steps of the future. Solve the linear system instead.",
+                lambda P_pi, r_pi, gamma: r_pi + gamma * P_pi @ r_pi),
+    ),
+    hints=(
+        "Move γ P_π V to the left: (I − γ P_π) V = r_π.",
+        "torch.linalg.solve(A, b) solves A x = b; torch.eye(S, dtype=r_pi.dtype) is I.",
+    ),
+)
+
+
+# -- Exercise 3.3: A = Q − V -----------------------------------------------------------------------
+def _a_cases() -> list[dict]:
+    g = torch.Generator().manual_seed(6)
+    out = []
+    for S, A in ((2, 2), (3, 3), (4, 2)):
+        out.append({"q": torch.randn(S, A, generator=g, dtype=F64),
+                    "pi": torch.softmax(2 * torch.randn(S, A, generator=g, dtype=F64), dim=1)})
+    return out
+
+
+def a_solution(q: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
+    v = (pi * q).sum(dim=1, keepdim=True)  # V(s) = Σ_a π(a|s) Q(s, a)
+    return q - v
+
+
+advantage_from_q = Exercise(
+    name="advantage_from_q",
+    title="The advantage A(s, a) = Q(s, a) − V(s) with V(s) = Σ_a π(a|s) Q(s, a)  (3.4)",
+    reference=a_solution,
+    cases=_a_cases,
+    solution_fn=a_solution,
+    mistakes=(
+        Mistake("v_is_max", "You subtracted max_a Q: that is the value of the greedy policy, not of π.",
+                lambda q, pi: q - q.max(dim=1, keepdim=True).values),
+        Mistake("v_is_plain_mean", "You averaged Q over actions uniformly; V(s) weights each action by π(a|s).",
+                lambda q, pi: q - q.mean(dim=1, keepdim=True)),
+        Mistake("sign_flipped", "Sign flipped: A = Q − V, positive for actions better than π's average.",
+                lambda q, pi: (pi * q).sum(1, keepdim=True) - q),
+    ),
+    hints=("V has one number per state: (pi * q).sum(dim=1, keepdim=True) keeps the shape (S, 1) for broadcasting.",),
+)

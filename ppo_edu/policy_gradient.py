@@ -1,0 +1,248 @@
+"""Score functions, REINFORCE estimators and baselines for a tabular softmax policy.
+
+The policy gradient of J(θ) = E_τ[R(τ)], R(τ) = Σ_t γ^t r_t, is (notebook 01)
+
+    ∇J(θ) = E_τ[ Σ_t ψ_t ∇_θ log π_θ(a_t|s_t) ]                                       (1.7)
+
+with ψ_t = R(τ) (1.7). Notebooks 02–03 show other weights ψ_t with the same expectation:
+R(τ) − b (2.2), γ^t G_t (3.2) and γ^t A(s_t, a_t) (3.5). The REINFORCE estimator averages the
+bracket over N sampled episodes.
+
+The maths here is for the tabular softmax π_θ(a|s) = softmax(θ[s, :])[a], whose score is
+
+    ∂ log π_θ(a|s) / ∂θ[s', b] = 1[s' = s] (1[b = a] − π_θ(b|s))                      (1.8)
+
+Layout is time-major: episodes are (T, N) tensors with a ``mask`` (True on real steps).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .validate import as_bool_mask, as_tensor, check_finite, check_ndim, check_same_shape, check_unit_interval
+
+Tensor = torch.Tensor
+
+
+def _theta(theta: Any) -> Tensor:
+    t = check_finite("theta", as_tensor("theta", theta, torch.float64))
+    return check_ndim("theta", t, (2,), "(S, A)")
+
+
+def _indices(name: str, x: Any, n: int) -> Tensor:
+    t = x if isinstance(x, torch.Tensor) else as_tensor(name, x, torch.int64)
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise ValueError(f"{name}: expected integer indices, got dtype {t.dtype}")
+    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
+        raise ValueError(f"{name}: expected indices in [0, {n - 1}], got values in [{int(t.min())}, {int(t.max())}]")
+    return t.long()
+
+
+def _float(name: str, x: Any, like: Tensor) -> Tensor:
+    t = as_tensor(name, x)
+    if not t.is_floating_point():
+        t = t.to(torch.float64)
+    return check_finite(name, t).to(like.dtype)
+
+
+def _episode_args(states: Any, actions: Any, mask: Any | None, theta: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    s = _indices("states", states, theta.shape[0])
+    a = _indices("actions", actions, theta.shape[1])
+    check_ndim("states", s, (1, 2), "(T,) or (T, N)")
+    check_same_shape("states", s, actions=a)
+    m = torch.ones_like(s, dtype=torch.bool) if mask is None else as_bool_mask("mask", mask, s)
+    check_same_shape("states", s, mask=m)
+    return s, a, m
+
+
+def log_probs(theta: Any, states: Any, actions: Any) -> Tensor:
+    """log π_θ(a_t|s_t) for the tabular softmax; differentiable in θ.
+
+    Shapes:
+        theta: (S, A);  states, actions: any shape (e.g. (T, N));  result: like states.
+    """
+    th = _theta(theta)
+    s, a = _indices("states", states, th.shape[0]), _indices("actions", actions, th.shape[1])
+    check_same_shape("states", s, actions=a)
+    return torch.log_softmax(th, dim=-1)[s, a]
+
+
+def score(theta: Any, states: Any, actions: Any) -> Tensor:
+    """∇_θ log π_θ(a|s) in closed form, eq. (1.8): a one-hot row (1[b = a] − π(b|s)) at state s.
+
+    Shapes:
+        theta: (S, A);  states, actions: any shape (...);  result: (..., S, A).
+    """
+    th = _theta(theta)
+    S, A = th.shape
+    s, a = _indices("states", states, S), _indices("actions", actions, A)
+    check_same_shape("states", s, actions=a)
+    pi = torch.softmax(th, dim=-1)
+    row = torch.nn.functional.one_hot(a, A).to(th.dtype) - pi[s]  # (..., A)
+    return torch.nn.functional.one_hot(s, S).to(th.dtype)[..., None] * row[..., None, :]
+
+
+def total_return_weights(rewards: Any, mask: Any, gamma: float) -> Tensor:
+    """ψ_t = R(τ) = Σ_t' γ^t' r_t' on every real step of the episode, eq. (1.7).
+
+    Shapes:
+        rewards, mask: (T, N);  result: (T, N), zero on padded steps.
+    """
+    r, m, g = _rewards_mask(rewards, mask, gamma)
+    powers = g ** torch.arange(r.shape[0], dtype=r.dtype)[:, None]
+    return (powers * r * m).sum(0, keepdim=True) * m
+
+
+def reward_to_go_weights(rewards: Any, mask: Any, gamma: float) -> Tensor:
+    """ψ_t = γ^t G_t = Σ_{t' ≥ t} γ^{t'} r_{t'}, eq. (3.2): only rewards *after* a_t, discounted from t = 0.
+
+    The γ^t in front is part of the gradient of the discounted objective J; practical code
+    often drops it (notebook 03 measures what that costs).
+
+    Shapes:
+        rewards, mask: (T, N);  result: (T, N), zero on padded steps.
+    """
+    r, m, g = _rewards_mask(rewards, mask, gamma)
+    powers = g ** torch.arange(r.shape[0], dtype=r.dtype)[:, None]
+    discounted = powers * r * m
+    return discounted.flip(0).cumsum(0).flip(0) * m
+
+
+def _rewards_mask(rewards: Any, mask: Any, gamma: float) -> tuple[Tensor, Tensor, float]:
+    r = check_finite("rewards", as_tensor("rewards", rewards))
+    if not r.is_floating_point():
+        r = r.to(torch.float64)
+    check_ndim("rewards", r, (2,), "(T, N)")
+    m = as_bool_mask("mask", mask, r)
+    check_same_shape("rewards", r, mask=m)
+    return r, m.to(r.dtype), check_unit_interval("gamma", gamma)
+
+
+def discount_weights(values: Any, mask: Any, gamma: float) -> Tensor:
+    """γ^t · x_t on real steps, zero on padding (turns A(s_t, a_t) into the weight of (3.5)).
+
+    Shapes:
+        values, mask: (T, N);  result: (T, N).
+    """
+    x, m, g = _rewards_mask(values, mask, gamma)
+    return g ** torch.arange(x.shape[0], dtype=x.dtype)[:, None] * x * m
+
+
+def reinforce_estimates(theta: Any, states: Any, actions: Any, weights: Any, mask: Any | None = None) -> Tensor:
+    """One gradient estimate per episode, ĝ_n = Σ_t ψ_t ∇log π_θ(a_t|s_t), eq. (1.9); average them for ĝ.
+
+    Shapes:
+        theta: (S, A);  states, actions, weights, mask: (T, N);  result: (N, S, A).
+    """
+    th = _theta(theta)
+    s, a, m = _episode_args(states, actions, mask, th)
+    w = _float("weights", weights, th)
+    check_same_shape("states", s, weights=w)
+    if s.ndim == 1:
+        s, a, m, w = s[:, None], a[:, None], m[:, None], w[:, None]
+    S, A = th.shape
+    N = s.shape[1]
+    pi = torch.softmax(th, dim=-1)
+    rows = (w * m)[..., None] * (torch.nn.functional.one_hot(a, A).to(th.dtype) - pi[s])  # (T, N, A): (1.8) × ψ_t
+    index = (torch.arange(N)[None, :] * S + s).reshape(-1)  # row n·S + s_t of the flattened (N·S, A) result
+    out = torch.zeros(N * S, A, dtype=rows.dtype).index_add_(0, index, rows.reshape(-1, A))
+    return out.reshape(N, S, A)
+
+
+def score_sums(theta: Any, states: Any, actions: Any, mask: Any | None = None) -> Tensor:
+    """∇_θ log p_θ(τ_n) = Σ_t ∇log π_θ(a_t|s_t) per episode (the environment's terms do not depend on θ).
+
+    Shapes:
+        theta: (S, A);  states, actions, mask: (T, N);  result: (N, S, A).
+    """
+    s = as_tensor("states", states, torch.int64)
+    return reinforce_estimates(theta, states, actions, torch.ones(s.shape, dtype=torch.float64), mask)
+
+
+def reinforce_loss(log_probs: Any, weights: Any, mask: Any | None = None) -> Tensor:
+    """The pseudo-loss L(θ) = −(1/N) Σ_n Σ_t ψ_t log π_θ(a_t|s_t), eq. (1.11), to be *minimised*.
+
+    Its autograd gradient is −ĝ, so one optimiser step on L is one step of gradient *ascent*
+    on J. The weights are data (detached). Its value is not J and means nothing by itself.
+
+    Shapes:
+        log_probs, weights, mask: (T, N);  result: ().
+    """
+    lp = check_finite("log_probs", as_tensor("log_probs", log_probs))
+    check_ndim("log_probs", lp, (2,), "(T, N)")
+    w = _float("weights", weights, lp).detach()
+    check_same_shape("log_probs", lp, weights=w)
+    m = torch.ones_like(lp, dtype=torch.bool) if mask is None else as_bool_mask("mask", mask, lp)
+    check_same_shape("log_probs", lp, mask=m)
+    return -(lp * w * m).sum() / lp.shape[1]
+
+
+def total_variance(estimates: Any) -> Tensor:
+    """tr Cov(ĝ_n): the summed variance of all gradient components over the N estimates (ddof = 1).
+
+    This is E‖ĝ_n − ∇J‖², the variance of a one-episode estimate; the average of N of them
+    has variance total_variance / N.
+
+    Shapes:
+        estimates: (N, ...) with N ≥ 2;  result: ().
+    """
+    g = check_finite("estimates", as_tensor("estimates", estimates))
+    if g.ndim < 1 or g.shape[0] < 2:
+        raise ValueError(f"estimates: expected shape (N, ...) with N >= 2, got {tuple(g.shape)}")
+    flat = g.reshape(g.shape[0], -1)
+    return ((flat - flat.mean(0)) ** 2).sum() / (flat.shape[0] - 1)
+
+
+def optimal_constant_baseline(score_sums: Any, returns: Any) -> Tensor:
+    """b* = E[‖∇log p(τ)‖² R(τ)] / E[‖∇log p(τ)‖²], the constant b that minimises (2.3), eq. (2.4).
+
+    Shapes:
+        score_sums: (N, ...) per-episode ∇log p_θ(τ_n);  returns: (N,);  result: ().
+    """
+    g = check_finite("score_sums", as_tensor("score_sums", score_sums))
+    R = _float("returns", returns, g)
+    check_ndim("returns", R, (1,), "(N,)")
+    if g.ndim < 1 or g.shape[0] != R.shape[0]:
+        raise ValueError(f"score_sums: expected shape (N, ...) with N = {R.shape[0]}, got {tuple(g.shape)}")
+    sq = (g.reshape(g.shape[0], -1) ** 2).sum(-1)
+    if float(sq.sum()) <= 0:
+        raise ValueError("score_sums: all zero, so every baseline gives the same variance")
+    return (sq * R).sum() / sq.sum()
+
+
+def baseline_variance_curve(score_sums: Any, returns: Any, baselines: Any) -> Tensor:
+    """tr Cov of the one-episode estimates (R(τ_n) − b) ∇log p(τ_n) for each constant b, eq. (2.3).
+
+    Shapes:
+        score_sums: (N, ...);  returns: (N,);  baselines: (K,);  result: (K,).
+    """
+    g = check_finite("score_sums", as_tensor("score_sums", score_sums))
+    R = _float("returns", returns, g)
+    b = check_ndim("baselines", _float("baselines", baselines, g), (1,), "(K,)")
+    if g.ndim < 1 or g.shape[0] != R.shape[0] or R.ndim != 1:
+        raise ValueError(f"returns: expected shape (N,) matching score_sums {tuple(g.shape)}, got {tuple(R.shape)}")
+    return torch.stack([total_variance((R - bk).reshape(-1, *[1] * (g.ndim - 1)) * g) for bk in b])
+
+
+def mc_gradient_errors(estimates: Any, exact: Any, sizes: Any) -> Tensor:
+    """Root-mean-square error ‖ĝ_N − ∇J‖ of the N-episode average, for each N in ``sizes``.
+
+    The pool of one-episode estimates is cut into disjoint batches of N; the RMS is over batches.
+
+    Shapes:
+        estimates: (M, ...) with M ≥ 2·max(sizes);  exact: (...);  sizes: (K,);  result: (K,).
+    """
+    g = check_finite("estimates", as_tensor("estimates", estimates))
+    ex = _float("exact", exact, g)
+    if tuple(ex.shape) != tuple(g.shape[1:]):
+        raise ValueError(f"exact: expected shape {tuple(g.shape[1:])}, got {tuple(ex.shape)}")
+    out = []
+    for n in [int(v) for v in as_tensor("sizes", sizes, torch.int64).tolist()]:
+        k = g.shape[0] // n if n > 0 else 0
+        if n < 1 or k < 2:
+            raise ValueError(f"sizes: expected 1 <= N <= M/2 = {g.shape[0] // 2}, got {n}")
+        means = g[: k * n].reshape(k, n, *g.shape[1:]).mean(1)
+        out.append(((means - ex) ** 2).reshape(k, -1).sum(-1).mean().sqrt())
+    return torch.stack(out)

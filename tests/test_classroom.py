@@ -1,0 +1,266 @@
+"""Student notebooks: generation, and the student version of every course notebook runs to the end.
+
+The student copies are what ``python -m ppo_edu student-notebooks`` writes (see INSTRUCTORS.md).
+Each one is executed here with nbclient in quick mode (``PPO_EDU_QUICK=1``, set by
+conftest.py), as nbval does for the solved notebooks: it must run to the end without an
+error, every check of a blanked function must say "not attempted", the cells marked
+``# NBVAL_CHECK_OUTPUT`` must print what the solved notebook printed (the nbval-lax
+comparison, with the same sanitizers), and ``solution()`` must be withheld. One test per
+notebook, so ``pytest -n 2`` spreads them.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+import ppo_edu as pe
+from ppo_edu import classroom
+from ppo_edu.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+
+
+# -- building blocks ---------------------------------------------------------------------------
+
+
+def _nb(*sources: str) -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    for i, cell in enumerate(cells, start=1):
+        cell.execution_count = i
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"output {i}\n")]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+SOLVED = _nb(
+    "# NBVAL_CHECK_OUTPUT\nimport ppo_edu as pe\nprint(pe.__version__)",
+    "def f(x, y):\n    z = x + y\n    if z > 0:\n        ### BEGIN SOLUTION\n        w = 2 * z\n        return w\n"
+    "        ### END SOLUTION\n    return 0\n\n\ndef g(x):\n    ### BEGIN SOLUTION\n    return -x\n    ### END SOLUTION",
+    "# NBVAL_CHECK_OUTPUT\npe.exercises.discounted_sum.check(f)",
+    "def f_wrong(x, y):\n    return 0\n\n\npe.exercises.discounted_sum.check(f_wrong)",
+    "pe.exercises.discounted_sum.hint()",
+    "pe.exercises.discounted_sum.solution()",
+    "values = [g(1), f(1, 2)]",
+)
+
+
+def test_blank_solutions_keeps_indentation_and_code_outside():
+    out = classroom._blank_solutions(SOLVED.cells[1].source, "test")
+    assert "BEGIN SOLUTION" not in out and "END SOLUTION" not in out
+    assert "w = 2 * z" not in out and "return -x" not in out
+    assert "        # YOUR CODE HERE\n        raise NotImplementedError\n    return 0" in out
+    assert "def g(x):\n    # YOUR CODE HERE\n    raise NotImplementedError" in out
+    assert out.startswith("def f(x, y):\n    z = x + y\n    if z > 0:\n")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("### BEGIN SOLUTION\nx = 1", "expected '### END SOLUTION' after"),
+        ("x = 1\n### END SOLUTION", "line 2: found '### END SOLUTION' without"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "line 2: expected '### END SOLUTION' before"),
+    ],
+)
+def test_unmatched_markers_are_an_error(source, expected):
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        classroom._blank_solutions(source, "nb.ipynb, cell 3")
+
+
+def test_student_notebook_blanks_clears_and_withholds():
+    student = classroom.student_notebook(SOLVED, "synthetic")
+    first, solution, check, demo, hint, show, later = student.cells
+    # The solved notebook is left as it was.
+    assert "### BEGIN SOLUTION" in SOLVED.cells[1].source and SOLVED.cells[2].outputs
+    # Solution cell: blanked, cleared, tagged.
+    assert "raise NotImplementedError" in solution.source and "BEGIN" not in solution.source
+    assert solution.outputs == [] and solution.execution_count is None
+    assert classroom.TAG_SOLUTION in solution.metadata["tags"]
+    # The check of the learner's function, the solution() display and a later use: cleared, unmarked.
+    for cell in (check, show, later):
+        assert cell.outputs == [] and cell.execution_count is None, cell.source
+        assert classroom.TAG_DEPENDS in cell.metadata["tags"]
+        assert classroom.NBVAL_CHECK not in cell.source
+    # Cells that do not depend on the learner's code keep their outputs (also `pe.exercises.f...`).
+    for cell, number in ((demo, 4), (hint, 5)):
+        assert cell.outputs[0]["text"] == f"output {number}\n" and cell.execution_count == number
+        assert "tags" not in cell.metadata
+    # The first ppo_edu import switches solutions off, after the leading nbval marker.
+    assert first.source.splitlines()[:3] == ["# NBVAL_CHECK_OUTPUT", *classroom.HIDE_LINES]
+    assert first.outputs[0]["text"] == "output 1\n"
+    assert classroom.is_student_copy(student) and not classroom.is_student_copy(SOLVED)
+    assert classroom.exercise_calls(student) == classroom.exercise_calls(SOLVED) == [("discounted_sum", "f")]
+
+
+def test_student_notebook_needs_an_import_to_withhold_solutions():
+    nb = _nb("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION")
+    with pytest.raises(ValueError, match="imports ppo_edu"):
+        classroom.student_notebook(nb, "no_import.ipynb")
+
+
+def test_write_student_set_copies_assets_not_sources(tmp_path):
+    src = tmp_path / "notebooks"
+    (src / "src").mkdir(parents=True)
+    (src / "src" / "01_x.py").write_text("# solutions live here")
+    (src / "img").mkdir()
+    (src / "img" / "a.png").write_bytes(b"png")
+    nbformat.write(SOLVED, src / "01_x.ipynb")
+    nbformat.write(SOLVED, src / "02_y.ipynb")
+    out = tmp_path / "student"
+    written = classroom.write_student_set(src, out, only=["02"])
+    assert written == [out / "02_y.ipynb"]
+    assert (out / "img" / "a.png").read_bytes() == b"png"
+    assert not (out / "src").exists() and not (out / "01_x.ipynb").exists()
+    assert "BEGIN SOLUTION" not in (out / "02_y.ipynb").read_text()
+    with pytest.raises(ValueError, match="other than the course notebooks"):
+        classroom.write_student_set(src, src)
+    with pytest.raises(ValueError, match="starting with"):
+        classroom.write_student_set(src, out, only=["09"])
+    with pytest.raises(ValueError, match="expected a folder"):
+        classroom.write_student_set(tmp_path / "missing", out)
+
+
+def test_command_line_writes_the_whole_set(tmp_path, capsys):
+    assert main(["student-notebooks", "--out", str(tmp_path / "student")]) == 0
+    names = sorted(p.name for p in (tmp_path / "student").glob("*.ipynb"))
+    assert names == [p.name for p in NOTEBOOKS]
+    assert f"wrote {tmp_path / 'student' / NOTEBOOKS[0].name}" in capsys.readouterr().out
+    assert main(["student-notebooks", "--src", str(tmp_path / "nowhere"), "--out", str(tmp_path / "s")]) == 2
+
+
+# -- the course notebooks ----------------------------------------------------------------------
+
+
+def _text(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in {"execute_result", "display_data"}:
+            parts.append(out.get("data", {}).get("text/plain", ""))
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+    return "".join(parts)
+
+
+def _check_cells(nb: nbformat.NotebookNode) -> list[tuple[str, str, nbformat.NotebookNode]]:
+    found = []
+    for exercise, function in classroom.exercise_calls(nb):
+        call = re.compile(rf"pe\.exercises\.{exercise}\.check\(\s*{function}\s*\)")
+        found += [(exercise, function, c) for c in nb.cells if c.cell_type == "code" and call.search(c.source)]
+    return found
+
+
+def _sanitizers() -> list[tuple[re.Pattern, str]]:
+    cfg = configparser.ConfigParser()
+    cfg.read(SANITIZE)
+    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
+
+
+def _sanitize(text: str) -> str:
+    for pattern, replace in _sanitizers():
+        text = pattern.sub(replace, text)
+    return text
+
+
+def _nbval_view(cell: nbformat.NotebookNode) -> dict[str, list[str]]:
+    """What nbval compares in a cell: streams joined per name, text data per MIME type, sanitized."""
+    view: dict[str, list[str]] = {}
+    streams: dict[str, str] = {}
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            streams[out.name] = streams.get(out.name, "") + out.text
+        elif out.output_type in {"execute_result", "display_data"}:
+            for mime, value in out.get("data", {}).items():
+                if not mime.startswith("image/") and "widget" not in mime:
+                    view.setdefault(mime, []).append(_sanitize(value if isinstance(value, str) else str(value)))
+        elif out.output_type == "error":
+            view.setdefault("error", []).append(f"{out.ename}: {out.evalue}")
+    for name, text in streams.items():
+        view[name] = [_sanitize(text)]
+    return view
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_solved_notebook_exercises_are_registered_and_pass(path):
+    nb = nbformat.read(path, as_version=4)
+    assert classroom.has_solutions(nb), f"{path.name}: no ### BEGIN SOLUTION block"
+    for exercise, _ in classroom.exercise_calls(nb):
+        assert exercise in pe.exercises.all_exercises(), f"{path.name}: pe.exercises.{exercise} is not registered"
+    cells = _check_cells(nb)
+    assert cells, f"{path.name}: no `pe.exercises.<name>.check(<your function>)` after a solution block"
+    for exercise, function, cell in cells:
+        assert f"{exercise}: passed" in _text(cell), (
+            f"{path.name}: the committed output of check({function}) is not 'passed': {_text(cell)!r}"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_student_version_runs_to_the_end(path, tmp_path):
+    solved = nbformat.read(path, as_version=4)
+    classroom.write_student_set(path.parent, tmp_path, only=[path.name])
+    student = nbformat.read(tmp_path / path.name, as_version=4)
+    probe = "print('SOLUTIONS HIDDEN:', pe.exercises.solutions_hidden())"
+    student.cells.append(nbformat.v4.new_code_cell(probe))
+    NotebookClient(student, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    errors = [(i, c.source[:200], _text(c)[-600:]) for i, c in enumerate(student.cells)
+              if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
+    assert not errors, f"{path.name} (student version) stopped with errors: {errors}"
+
+    checks = _check_cells(student)
+    assert checks, f"{path.name}: the student version has no check of a blanked function"
+    for exercise, function, cell in checks:
+        assert f"{exercise}: not attempted" in _text(cell), (
+            f"{path.name}: check({function}) on the blank did not say 'not attempted': {_text(cell)!r}"
+        )
+
+    # nbval-lax over the student copy: the marked cells print what the solved notebook printed.
+    solved_code = [c for c in solved.cells if c.cell_type == "code"]
+    student_code = [c for c in student.cells if c.cell_type == "code"][: len(solved_code)]
+    assert len(student_code) == len(solved_code)
+    for before, after in zip(solved_code, student_code, strict=True):
+        if classroom.NBVAL_CHECK in after.source:
+            assert _nbval_view(after) == _nbval_view(before), f"{path.name}: cell {after.source[:120]!r}"
+
+    assert _text(student.cells[-1]).strip() == "SOLUTIONS HIDDEN: True"
+
+
+# -- grading -----------------------------------------------------------------------------------
+
+
+def test_grade_reports_each_exercise(tmp_path, capsys):
+    solved = _nb(
+        "import ppo_edu as pe",
+        "def mine(rewards, gamma):\n    ### BEGIN SOLUTION\n    return pe.returns.total_return(rewards, gamma)\n"
+        "    ### END SOLUTION\n\n\npe.exercises.discounted_sum.check(mine)",
+    )
+    blank = classroom.student_notebook(solved)
+    wrong = classroom.student_notebook(solved)
+    wrong.cells[1].source = "def mine(rewards, gamma):\n    return rewards.sum()\n\n\npe.exercises.discounted_sum.check(mine)"
+    wrong.cells.insert(1, nbformat.v4.new_code_cell("1 / 0"))  # an error does not stop the grading
+    for name, nb in (("solved", solved), ("blank", blank), ("wrong", wrong)):
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    paths = [tmp_path / f"{n}.ipynb" for n in ("solved", "blank", "wrong")]
+    assert main(["grade", *map(str, paths), "--csv", str(tmp_path / "grades.csv")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"solved\.ipynb\s+discounted_sum\s+passed", out)
+    assert re.search(r"blank\.ipynb\s+discounted_sum\s+not attempted", out)
+    assert re.search(r"wrong\.ipynb\s+discounted_sum\s+failed \[no_discount\]", out)
+    assert "solved.ipynb: 1/1 passed" in out and "wrong.ipynb: 0/1 passed" in out
+    rows = (tmp_path / "grades.csv").read_text().splitlines()
+    assert rows[0] == "notebook,exercise,function,status,mistake,message" and len(rows) == 4
+    with pytest.raises(ValueError, match="no exercise check"):
+        classroom.grade([_write(tmp_path / "none.ipynb", _nb("x = 1"))])
+
+
+def _write(path: Path, nb: nbformat.NotebookNode) -> Path:
+    nbformat.write(nb, path)
+    return path

@@ -1,0 +1,145 @@
+"""Every registered exercise, whoever wrote it, behaves as the exercise contract promises.
+
+For each exercise in ``pe.exercises.all_exercises()``:
+
+* its solution and its reference pass, and its cases are several and seeded (the same twice);
+* every classic mistake it claims to recognise is recognised *by name* when a learner hands in
+  exactly that wrong answer, with its message in the feedback;
+* a blank (``raise NotImplementedError``, or no ``return``) is "not attempted";
+* an exception, a wrong shape, NaN or a non-numeric result gives feedback and never raises;
+* hints exist, and ``solution()`` shows the source unless the instructor switch withholds it.
+
+Per-notebook test files add hand-worked cases; this file guarantees the catalogue is complete.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ppo_edu as pe
+from ppo_edu.exercises._core import ERROR, FAILED, HIDE_SOLUTIONS_ENV, NOT_ATTEMPTED, PASSED, _to_array
+
+EXERCISES = pe.exercises.all_exercises()
+MISTAKES = [(ex, m) for ex in EXERCISES.values() for m in ex.mistakes]
+
+
+def _ids(value):
+    return getattr(value, "name", None)
+
+
+@pytest.fixture(params=list(EXERCISES.values()), ids=list(EXERCISES))
+def exercise(request):
+    return request.param
+
+
+def test_catalogue_is_not_empty():
+    assert "discounted_sum" in EXERCISES
+    assert len(EXERCISES) >= 1
+
+
+def _same(a, b) -> bool:
+    a, b = _to_array(a), _to_array(b)
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+
+
+def test_cases_are_several_and_seeded(exercise):
+    first, second = list(exercise.cases()), list(exercise.cases())
+    assert len(first) >= 3, f"{exercise.name}: expected at least 3 cases, got {len(first)}"
+    for a, b in zip(first, second, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], torch.Tensor | np.ndarray):
+                assert _same(a[key], b[key]), f"{exercise.name}: case argument {key!r} differs between two calls"
+            else:
+                assert a[key] == b[key]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_solution_and_reference_pass(exercise, seed):
+    # The cases are seeded by the exercise itself: the global seed must not matter.
+    pe.seed_everything(seed)
+    for fn in (exercise.solution_fn, exercise.reference):
+        result = exercise.check(fn)
+        assert result.status == PASSED, f"{exercise.name}: {result}"
+        assert result.mistake is None
+
+
+@pytest.mark.parametrize(("ex", "mistake"), MISTAKES, ids=[f"{e.name}-{m.name}" for e, m in MISTAKES])
+def test_each_classic_mistake_is_recognised_by_name(ex, mistake):
+    result = ex.check(mistake.fn)
+    assert result.status == FAILED, f"{ex.name}/{mistake.name}: {result}"
+    assert result.mistake == mistake.name, (
+        f"{ex.name}: feeding the wrong answer of mistake {mistake.name!r} was reported as {result.mistake!r} "
+        f"({result.message}); make the cases tell the mistakes apart"
+    )
+    assert mistake.message in result.message
+
+
+def test_mistake_names_are_unique_and_messages_given(exercise):
+    names = [m.name for m in exercise.mistakes]
+    assert len(names) == len(set(names)), f"{exercise.name}: duplicate mistake names {names}"
+    for m in exercise.mistakes:
+        assert m.message.strip(), f"{exercise.name}/{m.name}: empty message"
+
+
+def test_blank_is_not_attempted(exercise):
+    def blank(**kwargs):
+        raise NotImplementedError
+
+    def forgot_return(**kwargs):
+        pass
+
+    for fn in (blank, forgot_return, None):
+        result = exercise.check(fn)
+        assert result.status == NOT_ATTEMPTED, f"{exercise.name}: {result}"
+        assert not result
+
+
+def test_exception_gives_feedback(exercise):
+    def broken(**kwargs):
+        return 1 / 0
+
+    result = exercise.check(broken)
+    assert result.status == ERROR
+    assert "ZeroDivisionError" in result.message and "case 1" in result.message
+
+
+def test_wrong_shape_gives_feedback(exercise):
+    def too_long(**kwargs):
+        right = _to_array(exercise.reference(**kwargs))
+        return np.concatenate([right.ravel(), [0.0]])
+
+    result = exercise.check(too_long)
+    assert result.status == FAILED
+    assert "shape" in result.message
+
+
+def test_nan_gives_feedback(exercise):
+    def nans(**kwargs):
+        return np.full(_to_array(exercise.reference(**kwargs)).shape, np.nan)
+
+    result = exercise.check(nans)
+    assert result.status == FAILED
+    want = _to_array(exercise.reference(**exercise.cases()[0]))
+    if np.isfinite(want).all():
+        assert "NaN" in result.message
+
+
+def test_non_numeric_result_gives_feedback(exercise):
+    result = exercise.check(lambda **kwargs: "forty-two")
+    assert result.status == ERROR
+    assert "str" in result.message
+
+
+def test_hints_and_solution_switch(exercise, monkeypatch):
+    assert exercise.title.strip()
+    assert len(exercise.hints) >= 1, f"{exercise.name}: give at least one hint"
+    assert exercise.hint(1).startswith("Hint 1/")
+    monkeypatch.delenv(HIDE_SOLUTIONS_ENV, raising=False)
+    shown = exercise.solution()
+    assert "def " in shown or "lambda" in shown
+    monkeypatch.setenv(HIDE_SOLUTIONS_ENV, "1")
+    withheld = exercise.solution()
+    assert "withheld" in withheld and shown not in withheld

@@ -1,0 +1,51 @@
+"""Exercises of notebooks 01–04: each solution passes, each named mistake is recognised by name
+when fed exactly that wrong answer, a blank is "not attempted", and errors become feedback."""
+
+import pytest
+
+import ppo_edu as pe
+from ppo_edu.exercises import nb01_policy_gradient, nb02_baseline, nb03_reward_to_go_and_advantage, nb04_importance_sampling
+from ppo_edu.exercises._core import Exercise
+
+MODULES = (nb01_policy_gradient, nb02_baseline, nb03_reward_to_go_and_advantage, nb04_importance_sampling)
+EXERCISES = [v for m in MODULES for v in vars(m).values() if isinstance(v, Exercise)]
+MISTAKES = [(ex, m) for ex in EXERCISES for m in ex.mistakes]
+
+
+def test_each_notebook_has_at_least_two_exercises():
+    for m in MODULES:
+        assert sum(isinstance(v, Exercise) for v in vars(m).values()) >= 2, m.__name__
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
+def test_solution_passes_and_is_registered(ex):
+    assert getattr(pe.exercises, ex.name) is ex
+    result = ex.check(ex.solution_fn)
+    assert result.passed, result
+
+
+@pytest.mark.parametrize("ex, mistake", MISTAKES, ids=lambda x: getattr(x, "name", None))
+def test_mistake_is_recognised(ex, mistake):
+    result = ex.check(mistake.fn)
+    assert result.status == "failed"
+    assert result.mistake == mistake.name, result
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
+def test_blank_is_not_attempted_and_errors_are_feedback(ex):
+    def blank(**kwargs):
+        raise NotImplementedError
+
+    assert ex.check(blank).status == "not attempted"
+
+    def broken(**kwargs):
+        raise KeyError("oops")
+
+    assert ex.check(broken).status == "error"
+
+
+def test_wrong_shape_is_reported():
+    import torch
+
+    result = pe.exercises.reward_to_go.check(lambda rewards, gamma: torch.zeros(1))
+    assert result.status == "failed" and "shape" in result.message

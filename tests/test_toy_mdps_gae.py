@@ -1,0 +1,55 @@
+"""The GAE study MDP: exact V/Q/A against value iteration and rollouts; exact E[GAE] against sampling."""
+
+import pytest
+import torch
+
+from ppo_edu import advantages, toy_mdps
+
+
+@pytest.fixture(scope="module")
+def mdp():
+    return toy_mdps.gae_study_mdp()
+
+
+def test_exact_values_match_value_iteration(mdp):
+    V, Q, A = toy_mdps.exact_values(mdp)
+    v = torch.zeros_like(V)
+    for _ in range(2000):  # naive policy evaluation by iteration
+        q = mdp.reward_mean + mdp.gamma * (1 - mdp.terminate) * torch.einsum("sat,t->sa", mdp.transition, v)
+        v = (mdp.policy * q).sum(-1)
+    assert torch.allclose(V, v, atol=1e-10) and torch.allclose(Q, q, atol=1e-10)
+    assert torch.allclose((mdp.policy * A).sum(-1), torch.zeros_like(V), atol=1e-12)  # E_π[A] = 0
+
+
+def _gae_first_step(mdp, rollouts, critic, lam):
+    s = rollouts["states"]
+    v, nv = critic[s[:-1]], critic[s[1:]]
+    adv = advantages.gae(rollouts["rewards"], v, nv, rollouts["terminated"], rollouts["truncated"], mdp.gamma, lam)
+    return adv[0]
+
+
+def test_rollouts_estimate_q_and_expected_gae_is_exact(mdp):
+    V, Q, A = toy_mdps.exact_values(mdp)
+    g = torch.Generator().manual_seed(0)
+    critic = V + torch.tensor([0.0, 0.8, -0.6, 0.5, -0.7, 0.4], dtype=torch.float64)
+    for a0 in (0, 1):
+        ro = toy_mdps.sample_rollouts(mdp, a0, 20000, 80, g)
+        for lam, c in ((1.0, V), (0.5, critic), (0.0, critic)):
+            est = _gae_first_step(mdp, ro, c, lam)
+            exact = toy_mdps.expected_gae_first_step(mdp, c, a0, lam, 80)
+            assert abs(float(est.mean()) - exact) < 4 * float(est.std()) / 20000**0.5
+        # a perfect critic makes every λ unbiased: E[Â_0] = A(s0, a0)
+        for lam in (0.0, 0.5, 1.0):
+            assert abs(toy_mdps.expected_gae_first_step(mdp, V, a0, lam, 80) - float(A[mdp.start, a0])) < 1e-6
+
+
+def test_rollout_padding_and_flags(mdp):
+    ro = toy_mdps.sample_rollouts(mdp, 1, 500, 30, torch.Generator().manual_seed(1))
+    assert bool((ro["actions"][0] == 1).all())
+    assert bool((ro["rewards"][~ro["alive"]] == 0).all())
+    assert bool(ro["terminated"][~ro["alive"]].all())
+    assert not bool((ro["truncated"] & ro["terminated"]).any())
+    with pytest.raises(ValueError, match="first_action"):
+        toy_mdps.sample_rollouts(mdp, 2, 10, 5)
+    with pytest.raises(ValueError, match="lam"):
+        toy_mdps.expected_gae_first_step(mdp, torch.zeros(6, dtype=torch.float64), 0, 1.2, 5)

@@ -84,9 +84,10 @@ def _grade(args: argparse.Namespace) -> int:
     from . import classroom
 
     grades = classroom.grade(args.notebooks, timeout=args.timeout, quick=not args.full)
+    width = max(len(g.notebook) for g in grades), max(len(g.exercise) for g in grades)
     for g in grades:
         mistake = f" [{g.mistake}]" if g.mistake else ""
-        print(f"{g.notebook:<32} {g.exercise:<28} {g.status}{mistake}")
+        print(f"{g.notebook:<{width[0]}}  {g.exercise:<{width[1]}}  {g.status}{mistake}")
     for notebook in dict.fromkeys(g.notebook for g in grades):
         mine = [g for g in grades if g.notebook == notebook]
         print(f"{notebook}: {sum(g.status == 'passed' for g in mine)}/{len(mine)} passed")

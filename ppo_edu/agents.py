@@ -89,7 +89,7 @@ class _Interface:
         """
         logits = self.logits(obs)
         action = _gumbel_sample(logits, generator)
-        logp, _ = _logp_entropy(logits, action)
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, action.unsqueeze(-1)).squeeze(-1)
         return action, logp
 
     @torch.no_grad()
@@ -218,6 +218,8 @@ class PopulationActorCritic(nn.Module, _Interface):
 
         Returns the per-member norms before clipping, shape (P,).
         """
+        if self.population == 1:  # one member: torch's fused implementation, same rule
+            return torch.nn.utils.clip_grad_norm_(self.parameters(), max_norm).reshape(1)
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         if not grads:
             return torch.zeros(self.population)

@@ -229,7 +229,7 @@ def write_nbgrader_source(source_dir: str | os.PathLike, out_dir: str | os.PathL
 
 @dataclass(frozen=True)
 class Grade:
-    """What ``check`` said about one exercise of one handed-in notebook."""
+    """What ``check`` said about one exercise of one handed-in notebook (``notebook``: its path as given)."""
 
     notebook: str
     exercise: str
@@ -242,11 +242,13 @@ class Grade:
 def exercise_calls(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     """``(exercise, function)`` for each check of a learner's function (a function defined in a solution cell).
 
-    Works on solved notebooks and on student copies (their blanked cells are tagged).
+    Works on solved notebooks, on student copies (their blanked cells are tagged) and on
+    notebooks released by nbgrader (solution cells marked in its metadata).
     """
     learner: set[str] = set()
     for cell in nb.cells:
-        if cell.cell_type == "code" and (BEGIN in cell.source or TAG_SOLUTION in cell.metadata.get("tags", [])):
+        if cell.cell_type == "code" and (BEGIN in cell.source or TAG_SOLUTION in cell.metadata.get("tags", [])
+                                         or cell.metadata.get("nbgrader", {}).get("solution")):
             learner.update(_DEF.findall(cell.source))
     seen: dict[tuple[str, str], None] = {}
     for cell in nb.cells:
@@ -303,5 +305,5 @@ def grade(paths: Sequence[str | os.PathLike], timeout: int = 600, quick: bool = 
         if line is None:
             raise RuntimeError(f"{path}: the grading cell printed no result; its outputs: {nb.cells[-1].outputs}")
         for exercise, function, status, mistake, message in json.loads(line[len(_GRADE_MARK):]):
-            grades.append(Grade(path.name, exercise, function, status, mistake, message))
+            grades.append(Grade(str(path), exercise, function, status, mistake, message))
     return grades

@@ -415,6 +415,9 @@ def sample_rollouts(
     S, A = mdp.policy.shape
     if not 0 <= first_action < A:
         raise ValueError(f"first_action: expected an action in [0, {A}), got {first_action!r}")
+    for name, v in (("n_rollouts", n_rollouts), ("horizon", horizon)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
     N, T = n_rollouts, horizon
     states = torch.full((T + 1, N), mdp.start, dtype=torch.int64)
     actions = torch.zeros(T, N, dtype=torch.int64)
@@ -451,7 +454,11 @@ def expected_gae_first_step(
     with the first step's action fixed and truncation after ``horizon`` steps bootstrapped.
     """
     lam = check_unit_interval("lam", lam)
-    S, _ = mdp.policy.shape
+    S, n_actions = mdp.policy.shape
+    if not 0 <= first_action < n_actions:
+        raise ValueError(f"first_action: expected an action in [0, {n_actions}), got {first_action!r}")
+    if tuple(critic.shape) != (S,):
+        raise ValueError(f"critic: expected shape ({S},), got {tuple(critic.shape)}")
     cont = (1 - mdp.terminate).unsqueeze(-1) * mdp.transition  # (S, A, S)
     d = torch.zeros(S, dtype=torch.float64)
     d[mdp.start] = 1.0

@@ -98,6 +98,29 @@ def test_student_notebook_blanks_clears_and_withholds():
     assert classroom.exercise_calls(student) == classroom.exercise_calls(SOLVED) == [("discounted_sum", "f")]
 
 
+def test_nbgrader_source_marks_solutions_and_adds_hidden_tests():
+    source = classroom.nbgrader_source(SOLVED, "05_x", points=2)
+    codes = [c.source for c in source.cells]
+    assert len(source.cells) == len(SOLVED.cells) + 1  # one graded test, after the one check of f
+    solution, check, test = source.cells[1], source.cells[2], source.cells[3]
+    assert solution.source == SOLVED.cells[1].source  # solutions kept: nbgrader blanks them itself
+    assert solution.metadata["nbgrader"] == {"grade": False, "solution": True, "locked": False, "schema_version": 3,
+                                             "grade_id": "05_x-solution-f-g"}
+    assert check.source == SOLVED.cells[2].source and "nbgrader" not in check.metadata
+    assert test.source.splitlines()[1:] == [
+        classroom.HIDDEN_BEGIN, "assert pe.exercises.discounted_sum.check(f), pe.exercises.discounted_sum.check(f)",
+        classroom.HIDDEN_END]
+    assert test.metadata["nbgrader"] == {"grade": True, "solution": False, "locked": True, "points": 2,
+                                         "schema_version": 3, "grade_id": "05_x-test-discounted_sum-f"}
+    assert codes[0].splitlines()[1:3] == list(classroom.HIDE_LINES)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in source.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids))
+    # A notebook released by nbgrader (solution cells marked only in its metadata) can be graded too.
+    released = nbformat.reads(nbformat.writes(source), as_version=4)
+    released.cells[1].source = "def f(x, y):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert classroom.exercise_calls(released) == [("discounted_sum", "f")]
+
+
 def test_student_notebook_needs_an_import_to_withhold_solutions():
     nb = _nb("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION")
     with pytest.raises(ValueError, match="imports ppo_edu"):
@@ -197,7 +220,8 @@ def test_solved_notebook_exercises_are_registered_and_pass(path):
     assert cells, f"{path.name}: no `pe.exercises.<name>.check(<your function>)` after a solution block"
     for exercise, function, cell in cells:
         assert f"{exercise}: passed" in _text(cell), (
-            f"{path.name}: the committed output of check({function}) is not 'passed': {_text(cell)!r}"
+            f"{path.name}: the committed output of check({function}) is not 'passed': {_text(cell)!r} "
+            f"(an empty output means the notebook was not executed: python tools/nb.py build {path.name[:2]})"
         )
 
 
@@ -254,7 +278,7 @@ def test_grade_reports_each_exercise(tmp_path, capsys):
     assert re.search(r"solved\.ipynb\s+discounted_sum\s+passed", out)
     assert re.search(r"blank\.ipynb\s+discounted_sum\s+not attempted", out)
     assert re.search(r"wrong\.ipynb\s+discounted_sum\s+failed \[no_discount\]", out)
-    assert "solved.ipynb: 1/1 passed" in out and "wrong.ipynb: 0/1 passed" in out
+    assert f"{tmp_path / 'solved.ipynb'}: 1/1 passed" in out and f"{tmp_path / 'wrong.ipynb'}: 0/1 passed" in out
     rows = (tmp_path / "grades.csv").read_text().splitlines()
     assert rows[0] == "notebook,exercise,function,status,mistake,message" and len(rows) == 4
     with pytest.raises(ValueError, match="no exercise check"):

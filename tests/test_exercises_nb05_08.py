@@ -39,7 +39,7 @@ def test_clipped_loss_mistakes_written_by_hand():
         return -torch.min(r * advantages, r.clamp(1 - clip_eps, 1 + clip_eps) * advantages).mean()
 
     def as_float(logp_new, logp_old, advantages, clip_eps):
-        return float(pe.losses.clipped_surrogate_loss(logp_new, logp_old, advantages, clip_eps))
+        return pe.losses.clipped_surrogate_loss(logp_new, logp_old, advantages, clip_eps).detach().item()
 
     for fn, mistake in ((max_instead, "min_max_swapped"), (objective_not_loss, "sign_flipped"),
                         (no_detach, "ratio_not_detached"), (swapped, "ratio_swapped")):

@@ -51,5 +51,11 @@ def test_rollout_padding_and_flags(mdp):
     assert not bool((ro["truncated"] & ro["terminated"]).any())
     with pytest.raises(ValueError, match="first_action"):
         toy_mdps.sample_rollouts(mdp, 2, 10, 5)
+    with pytest.raises(ValueError, match="horizon"):
+        toy_mdps.sample_rollouts(mdp, 0, 10, 0)
+    with pytest.raises(ValueError, match="critic"):
+        toy_mdps.expected_gae_first_step(mdp, torch.zeros(5, dtype=torch.float64), 0, 0.5, 5)
+    with pytest.raises(ValueError, match="first_action"):
+        toy_mdps.expected_gae_first_step(mdp, torch.zeros(6, dtype=torch.float64), 3, 0.5, 5)
     with pytest.raises(ValueError, match="lam"):
         toy_mdps.expected_gae_first_step(mdp, torch.zeros(6, dtype=torch.float64), 0, 1.2, 5)

@@ -19,6 +19,7 @@
 import itertools
 
 import numpy as np
+import sympy as sp
 import torch
 
 import ppo_edu as pe
@@ -157,6 +158,7 @@ jacobian, closed_form, holds = pe.symbolic.softmax_score(3)
 assert holds
 print("∂ log π_0 / ∂θ_0 =", jacobian[0, 0].simplify())
 print("closed form       =", closed_form[0, 0])
+print("Jacobian − closed form, simplified:", (jacobian - closed_form).applyfunc(sp.simplify).tolist())
 
 # %% [markdown]
 # `pe.policy_gradient.score` implements (1.8) for a whole batch; autograd agrees:

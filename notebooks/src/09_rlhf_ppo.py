@@ -392,7 +392,10 @@ pe.exercises.adaptive_kl_update.check(adaptive_kl_update)
 #    log π_ref, the critic's V(y_<t) and the score s(y);
 # 2. per-token rewards (9.1): `pe.rlhf.per_token_rewards`;
 # 3. GAE over tokens with γ = 1, λ = 0.95: `pe.rlhf.token_advantages`, which calls
-#    `pe.advantages.gae` with each string *terminating* at its last real token;
+#    `pe.advantages.gae` with each string *terminating* at its last real token. (The GAE loop
+#    quoted in the source notes runs over the whole padded length; it is only right because
+#    TRL first zeroes values and rewards on padding, so that V after the last real token is 0.
+#    Terminating there says the same thing explicitly.)
 # 4. whiten the advantages over real tokens only (`pe.rlhf.masked_whiten`);
 # 5. 4 epochs of 4 minibatches: `pe.losses.clipped_surrogate_loss` and the clipped
 #    `pe.losses.value_loss`, both with the mask so padding never counts.
@@ -432,6 +435,8 @@ print(f"{'SFT':>14} {hist['score'][0]:7.2f} {hist['gold'][0]:8.2f} {hist['kl'][0
 for b, h in ((0.3, hist), (0.0, free)):
     print(f"{'PPO β = ' + str(b):>14} {h['score'][-1]:7.2f} {h['gold'][-1]:8.2f} {h['kl'][-1]:7.2f}")
     print(f"{'best π*_β':>14} {optima[b]['score']:7.2f} {optima[b]['gold']:8.2f} {optima[b]['kl']:7.2f}")
+bound = (float(toy.score_all.max()) - hist["score"][0]) / 0.3
+print(f"β = 0.3: largest KL over the run {max(hist['kl']):.2f}, below the bound (max s − E_ref[s])/β = {bound:.2f}")
 
 # %%
 pe.plots.rlhf_training({"β = 0.3": hist, "β = 0 (no KL penalty)": free},

@@ -52,17 +52,21 @@ class SolveClock:
         self.interval = interval
         self.next_eval = interval
         self.train_seconds = 0.0
+        self.train_cpu_seconds = 0.0  # CPU time of this process while training: robust to a busy machine
         self.eval_seconds = 0.0
-        self.evals: list[tuple[int, float, float]] = []  # (env steps, train seconds, mean return)
-        self.solved_at: tuple[int, float] | None = None  # (env steps, train seconds)
+        self.evals: list[tuple[int, float, float, float]] = []  # (env steps, train s, train CPU s, mean return)
+        self.solved_at: tuple[int, float, float] | None = None  # (env steps, train s, train CPU s)
         self._t0: float | None = None
+        self._c0: float | None = None
 
     def start(self) -> None:
-        self._t0 = time.perf_counter()
+        self._t0, self._c0 = time.perf_counter(), time.process_time()
 
     def pause(self) -> None:
-        self.train_seconds += time.perf_counter() - self._t0
-        self._t0 = None
+        if self._t0 is not None:
+            self.train_seconds += time.perf_counter() - self._t0
+            self.train_cpu_seconds += time.process_time() - self._c0
+        self._t0 = self._c0 = None
 
     def checkpoint(self, env_steps: int, policy: Callable[[np.ndarray], np.ndarray]) -> bool:
         """Call at an iteration boundary: pauses the clock, evaluates when due, resumes it.
@@ -72,12 +76,12 @@ class SolveClock:
             t = time.perf_counter()
             mean = float(evaluate(policy).mean())
             self.eval_seconds += time.perf_counter() - t
-            self.evals.append((env_steps, self.train_seconds, mean))
+            self.evals.append((env_steps, self.train_seconds, self.train_cpu_seconds, mean))
             while self.next_eval <= env_steps:
                 self.next_eval += self.interval
             last = self.evals[-CONFIRM:]
-            if len(last) == CONFIRM and all(m >= SOLVED_MEAN for _, _, m in last):
-                self.solved_at = (last[0][0], last[0][1])
+            if len(last) == CONFIRM and all(e[3] >= SOLVED_MEAN for e in last):
+                self.solved_at = last[0][:3]
         self.start()
         return self.solved_at is not None
 
@@ -88,8 +92,10 @@ class SolveClock:
             "seed": seed,
             "solved": solved,
             "time_to_solve_s": self.solved_at[1] if solved else float("inf"),
+            "cpu_time_to_solve_s": self.solved_at[2] if solved else float("inf"),
             "steps_to_solve": self.solved_at[0] if solved else None,
             "train_seconds": self.train_seconds,
+            "train_cpu_seconds": self.train_cpu_seconds,
             "eval_seconds": self.eval_seconds,
             "env_steps": env_steps,
             "env_steps_per_s": env_steps / self.train_seconds if self.train_seconds > 0 else float("nan"),

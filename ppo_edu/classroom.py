@@ -13,8 +13,11 @@ cells and of every later cell that uses a function they define (the checks), and
 ``solution()`` off in the notebook's first ``import ppo_edu`` cell. :func:`write_student_set`
 does that for a whole folder; ``python -m ppo_edu student-notebooks`` is the command line.
 
-:func:`grade` runs handed-in notebooks and reports, per exercise, what ``check`` says about
-the learner's function in the notebook's final state.
+:func:`nbgrader_source` writes the solved notebooks as nbgrader *source* notebooks instead
+(solution cells marked, a hidden autograder test after each check): ``student-notebooks
+--nbgrader``. :func:`grade` runs handed-in notebooks and reports, per exercise, what ``check``
+says about the learner's function in the notebook's final state: ``python -m ppo_edu grade``.
+INSTRUCTORS.md is the guide.
 """
 
 from __future__ import annotations
@@ -126,14 +129,14 @@ def _course_notebooks(src: Path, out: Path, only: Sequence[str] | None) -> list[
     if only:
         notebooks = [p for p in notebooks if any(p.name.startswith(prefix) for prefix in only)]
     if not notebooks:
-        raise ValueError(f"expected course notebooks NN_*.ipynb in {str(src)!r}, found none"
-                         + (f" starting with {list(only)}" if only else ""))
+        raise ValueError(
+            f"expected course notebooks NN_*.ipynb in {str(src)!r}, found none" + (f" starting with {list(only)}" if only else "")
+        )
     out.mkdir(parents=True, exist_ok=True)
     return notebooks
 
 
-def write_student_set(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                      only: Sequence[str] | None = None) -> list[Path]:
+def write_student_set(source_dir: str | os.PathLike, out_dir: str | os.PathLike, only: Sequence[str] | None = None) -> list[Path]:
     """Write the student copy of every ``NN_*.ipynb`` in ``source_dir`` to ``out_dir``.
 
     Other files and folders next to the notebooks (images, data) are copied as they are;
@@ -196,24 +199,37 @@ def nbgrader_source(nb: nbformat.NotebookNode, stem: str, points: int = 1) -> nb
         if BEGIN in cell.source:
             _blank_solutions(cell.source, f"{stem}, cell {index}")  # markers must match
             names = _DEF.findall(cell.source)
-            cell.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False, "schema_version": 3,
-                                         "grade_id": f"{stem}-solution-{'-'.join(names) or index}"}
+            cell.metadata["nbgrader"] = {
+                "grade": False,
+                "solution": True,
+                "locked": False,
+                "schema_version": 3,
+                "grade_id": f"{stem}-solution-{'-'.join(names) or index}",
+            }
         for exercise, function in checks:
             if re.search(rf"pe\.exercises\.{exercise}\.check\(\s*{function}\s*\)", cell.source):
                 test = nbformat.v4.new_code_cell(
                     f"# Autograder test for exercise `{exercise}` (hidden from students).\n{HIDDEN_BEGIN}\n"
                     f"assert pe.exercises.{exercise}.check({function}), pe.exercises.{exercise}.check({function})\n"
-                    f"{HIDDEN_END}")
-                test.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": points,
-                                             "schema_version": 3, "grade_id": f"{stem}-test-{exercise}-{function}"}
+                    f"{HIDDEN_END}"
+                )
+                test.metadata["nbgrader"] = {
+                    "grade": True,
+                    "solution": False,
+                    "locked": True,
+                    "points": points,
+                    "schema_version": 3,
+                    "grade_id": f"{stem}-test-{exercise}-{function}",
+                }
                 cells.append(test)
     nb.cells = cells
     _withhold_solutions(nb)
     return nb
 
 
-def write_nbgrader_source(source_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                          only: Sequence[str] | None = None) -> list[Path]:
+def write_nbgrader_source(
+    source_dir: str | os.PathLike, out_dir: str | os.PathLike, only: Sequence[str] | None = None
+) -> list[Path]:
     """Write nbgrader source notebooks (see :func:`nbgrader_source`) for the notebooks in ``source_dir``."""
     src, out = Path(source_dir).resolve(), Path(out_dir).resolve()
     written = []
@@ -247,8 +263,11 @@ def exercise_calls(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     """
     learner: set[str] = set()
     for cell in nb.cells:
-        if cell.cell_type == "code" and (BEGIN in cell.source or TAG_SOLUTION in cell.metadata.get("tags", [])
-                                         or cell.metadata.get("nbgrader", {}).get("solution")):
+        if cell.cell_type == "code" and (
+            BEGIN in cell.source
+            or TAG_SOLUTION in cell.metadata.get("tags", [])
+            or cell.metadata.get("nbgrader", {}).get("solution")
+        ):
             learner.update(_DEF.findall(cell.source))
     seen: dict[tuple[str, str], None] = {}
     for cell in nb.cells:
@@ -274,6 +293,16 @@ print({_GRADE_MARK!r} + _json.dumps(_grades))
     return nbformat.v4.new_code_cell(code)
 
 
+def _definition_error(nb: nbformat.NotebookNode, function: str) -> str | None:
+    """The error (``Name: value``) of the last cell that defines ``function``, if that cell failed."""
+    found = None
+    for cell in nb.cells:
+        if cell.cell_type == "code" and re.search(rf"^\s*def\s+{re.escape(function)}\s*\(", cell.source, re.M):
+            errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+            found = f"{errors[0].ename}: {errors[0].evalue}" if errors else None
+    return found
+
+
 def grade(paths: Sequence[str | os.PathLike], timeout: int = 600, quick: bool = True) -> list[Grade]:
     """Run each handed-in notebook top to bottom, then check every exercise against its final state.
 
@@ -293,8 +322,13 @@ def grade(paths: Sequence[str | os.PathLike], timeout: int = 600, quick: bool = 
         if quick:
             os.environ["PPO_EDU_QUICK"] = "1"
         try:
-            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
+            NotebookClient(
+                nb,
+                timeout=timeout,
+                kernel_name="python3",
+                allow_errors=True,
+                resources={"metadata": {"path": str(path.parent.resolve())}},
+            ).execute()
         finally:
             if env_before is None:
                 os.environ.pop("PPO_EDU_QUICK", None)
@@ -304,6 +338,9 @@ def grade(paths: Sequence[str | os.PathLike], timeout: int = 600, quick: bool = 
         line = next((x for x in text.splitlines() if x.startswith(_GRADE_MARK)), None)
         if line is None:
             raise RuntimeError(f"{path}: the grading cell printed no result; its outputs: {nb.cells[-1].outputs}")
-        for exercise, function, status, mistake, message in json.loads(line[len(_GRADE_MARK):]):
+        for exercise, function, status, mistake, message in json.loads(line[len(_GRADE_MARK) :]):
+            failure = _definition_error(nb, function)
+            if failure and status != "passed":
+                status, mistake, message = "error", None, f"the cell that defines `{function}` raised {failure}"
             grades.append(Grade(str(path), exercise, function, status, mistake, message))
     return grades

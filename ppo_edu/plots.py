@@ -493,7 +493,7 @@ def cartpole_filmstrip(states: np.ndarray, n_frames: int = 6, tau: float = 0.02)
     fig = plt.figure(figsize=(11.0, 4.6), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=(0.75, 1.3))
     frames = np.linspace(0, len(states) - 1, n_frames).round().astype(int)
-    for ax, t in zip(top.subplots(1, n_frames), frames):
+    for ax, t in zip(top.subplots(1, n_frames), frames, strict=True):
         _draw_cartpole(ax, states[t, 0], states[t, 2])
         ax.set_title(f"t = {t} ({t * tau:.1f} s)", fontsize=9)
     ax_x, ax_th = bottom.subplots(1, 2)

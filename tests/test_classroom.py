@@ -104,14 +104,27 @@ def test_nbgrader_source_marks_solutions_and_adds_hidden_tests():
     assert len(source.cells) == len(SOLVED.cells) + 1  # one graded test, after the one check of f
     solution, check, test = source.cells[1], source.cells[2], source.cells[3]
     assert solution.source == SOLVED.cells[1].source  # solutions kept: nbgrader blanks them itself
-    assert solution.metadata["nbgrader"] == {"grade": False, "solution": True, "locked": False, "schema_version": 3,
-                                             "grade_id": "05_x-solution-f-g"}
+    assert solution.metadata["nbgrader"] == {
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "schema_version": 3,
+        "grade_id": "05_x-solution-f-g",
+    }
     assert check.source == SOLVED.cells[2].source and "nbgrader" not in check.metadata
     assert test.source.splitlines()[1:] == [
-        classroom.HIDDEN_BEGIN, "assert pe.exercises.discounted_sum.check(f), pe.exercises.discounted_sum.check(f)",
-        classroom.HIDDEN_END]
-    assert test.metadata["nbgrader"] == {"grade": True, "solution": False, "locked": True, "points": 2,
-                                         "schema_version": 3, "grade_id": "05_x-test-discounted_sum-f"}
+        classroom.HIDDEN_BEGIN,
+        "assert pe.exercises.discounted_sum.check(f), pe.exercises.discounted_sum.check(f)",
+        classroom.HIDDEN_END,
+    ]
+    assert test.metadata["nbgrader"] == {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "points": 2,
+        "schema_version": 3,
+        "grade_id": "05_x-test-discounted_sum-f",
+    }
     assert codes[0].splitlines()[1:3] == list(classroom.HIDE_LINES)
     ids = [c.metadata["nbgrader"]["grade_id"] for c in source.cells if "nbgrader" in c.metadata]
     assert len(ids) == len(set(ids))
@@ -232,11 +245,15 @@ def test_student_version_runs_to_the_end(path, tmp_path):
     student = nbformat.read(tmp_path / path.name, as_version=4)
     probe = "print('SOLUTIONS HIDDEN:', pe.exercises.solutions_hidden())"
     student.cells.append(nbformat.v4.new_code_cell(probe))
-    NotebookClient(student, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        student, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
-    errors = [(i, c.source[:200], _text(c)[-600:]) for i, c in enumerate(student.cells)
-              if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
+    errors = [
+        (i, c.source[:200], _text(c)[-600:])
+        for i, c in enumerate(student.cells)
+        if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)
+    ]
     assert not errors, f"{path.name} (student version) stopped with errors: {errors}"
 
     checks = _check_cells(student)
@@ -270,17 +287,23 @@ def test_grade_reports_each_exercise(tmp_path, capsys):
     wrong = classroom.student_notebook(solved)
     wrong.cells[1].source = "def mine(rewards, gamma):\n    return rewards.sum()\n\n\npe.exercises.discounted_sum.check(mine)"
     wrong.cells.insert(1, nbformat.v4.new_code_cell("1 / 0"))  # an error does not stop the grading
-    for name, nb in (("solved", solved), ("blank", blank), ("wrong", wrong)):
+    broken = classroom.student_notebook(solved)
+    broken.cells[
+        1
+    ].source = "def mine(rewards, gamma):\n        return 0\n    return 1\n\n\npe.exercises.discounted_sum.check(mine)"
+    for name, nb in (("solved", solved), ("blank", blank), ("wrong", wrong), ("broken", broken)):
         nbformat.write(nb, tmp_path / f"{name}.ipynb")
-    paths = [tmp_path / f"{n}.ipynb" for n in ("solved", "blank", "wrong")]
+    paths = [tmp_path / f"{n}.ipynb" for n in ("solved", "blank", "wrong", "broken")]
     assert main(["grade", *map(str, paths), "--csv", str(tmp_path / "grades.csv")]) == 0
     out = capsys.readouterr().out
     assert re.search(r"solved\.ipynb\s+discounted_sum\s+passed", out)
     assert re.search(r"blank\.ipynb\s+discounted_sum\s+not attempted", out)
     assert re.search(r"wrong\.ipynb\s+discounted_sum\s+failed \[no_discount\]", out)
+    assert re.search(r"broken\.ipynb\s+discounted_sum\s+error", out)
     assert f"{tmp_path / 'solved.ipynb'}: 1/1 passed" in out and f"{tmp_path / 'wrong.ipynb'}: 0/1 passed" in out
     rows = (tmp_path / "grades.csv").read_text().splitlines()
-    assert rows[0] == "notebook,exercise,function,status,mistake,message" and len(rows) == 4
+    assert rows[0] == "notebook,exercise,function,status,mistake,message" and len(rows) == 5
+    assert "the cell that defines `mine` raised IndentationError" in rows[4]
     with pytest.raises(ValueError, match="no exercise check"):
         classroom.grade([_write(tmp_path / "none.ipynb", _nb("x = 1"))])
 

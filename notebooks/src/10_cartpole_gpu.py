@@ -83,12 +83,13 @@ assert theta_acc < 0 < x_acc
 # NBVAL_CHECK_OUTPUT
 env = pe.envs.TorchCartPole(1, seed=0)
 obs, _ = env.reset()
-for t in range(100):
+for t in range(1, 101):
     obs, reward, terminated, truncated, info = env.step(torch.tensor([1]))
     if info["_final_obs"][0]:
+        fell_after = t
         break
 final_theta = float(info["final_obs"][0, 2])
-print(f"fell after {t + 1} steps: terminated={bool(terminated[0])}, truncated={bool(truncated[0])}")
+print(f"fell after {fell_after} steps: terminated={bool(terminated[0])}, truncated={bool(truncated[0])}")
 print(f"final observation: θ = {np.degrees(final_theta):.1f}°   returned observation: |s| ≤ {float(obs.abs().max()):.3f}")
 assert abs(final_theta) > 12 * 2 * np.pi / 360 and float(obs.abs().max()) < 0.05
 
@@ -120,7 +121,7 @@ for _ in range(n_steps):
     balance = (states[:, 2] + 0.5 * states[:, 3] + 0.01 * states[:, 0] + 0.1 * states[:, 1] > 0).astype(int)
     actions = np.where(np.arange(n_envs) % 2 == 0, rng.integers(0, 2, n_envs), balance)
     _, _, term, trunc, info = ours.step(torch.as_tensor(actions))
-    results = [g.step(int(a)) for g, a in zip(gyms, actions)]
+    results = [g.step(int(a)) for g, a in zip(gyms, actions, strict=True)]
     g_obs = np.stack([r[0] for r in results])
     g_term, g_trunc = np.array([r[2] for r in results]), np.array([r[3] for r in results])
     max_dev = max(max_dev, float(np.abs(info["final_obs"].numpy() - g_obs).max()))
@@ -221,7 +222,7 @@ kw = dict(epochs=1, num_minibatches=1)
 pe.train.ppo_update(pop, torch.optim.Adam(pop.parameters(), lr=1e-2), make_batch(pop, obs_b, act_b, adv_b, ret_b), **kw)
 pe.train.ppo_update(solo, torch.optim.Adam(solo.parameters(), lr=1e-2),
                     make_batch(solo, obs_b[1], act_b[1], adv_b[1], ret_b[1]), **kw)  # fmt: skip
-gap = max(float((a - b).abs().max()) for a, b in zip(pop.member(1).parameters(), solo.parameters()))
+gap = max(float((a - b).abs().max()) for a, b in zip(pop.member(1).parameters(), solo.parameters(), strict=True))
 print("member 1 in the population vs trained alone: largest weight difference below 1e-6:", gap < 1e-6)
 assert gap < 1e-6
 
@@ -325,7 +326,7 @@ first_half.train(iterations=2, progress=False)
 with tempfile.TemporaryDirectory() as tmp:
     resumed = pe.train.Trainer.load(first_half.save(Path(tmp) / "run.pt"))
 resumed.train(iterations=2, progress=False)
-same = all(torch.equal(a, b) for a, b in zip(straight.agent.parameters(), resumed.agent.parameters()))
+same = all(torch.equal(a, b) for a, b in zip(straight.agent.parameters(), resumed.agent.parameters(), strict=True))
 print("resumed run identical to the uninterrupted one:", same)
 assert same
 

@@ -38,8 +38,11 @@ def _missing(reason: str):
 
 
 def chromium_path() -> str | None:
-    candidates = [os.environ.get("PPO_EDU_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                  shutil.which("chromium-browser")]
+    """``PPO_EDU_CHROMIUM`` when set, else Debian's chromium; None when it is not an executable."""
+    if os.environ.get("PPO_EDU_CHROMIUM"):
+        candidates = [os.environ["PPO_EDU_CHROMIUM"]]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
@@ -55,8 +58,7 @@ def _lab_settings(folder: Path) -> None:
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
         # Never write the course notebooks.
         "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                             "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
     }
     for name, value in settings.items():
         path = folder / name
@@ -76,15 +78,20 @@ def lab_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     _lab_settings(tmp / "settings")
     port = _free_port()
-    args = ["--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-            "--IdentityProvider.token=", f"--LabApp.user_settings_dir={tmp / 'settings'}",
-            f"--LabApp.workspaces_dir={tmp / 'workspaces'}"]
-    if os.geteuid() == 0:
-        args.append("--allow-root")
+    args = [
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--IdentityProvider.token=",
+        f"--LabApp.user_settings_dir={tmp / 'settings'}",
+        f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+    ]
     env = {**os.environ, "PPO_EDU_QUICK": "1", "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")}
     log = open(tmp / "lab.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([str(ROOT / "course.sh"), "--", *args], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(ROOT / "course.sh"), "--", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -98,8 +105,7 @@ def lab_server(tmp_path_factory):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer in {SERVER_START_TIMEOUT} s:\n"
-                            f"{(tmp / 'lab.log').read_text()[-3000:]}")
+                pytest.fail(f"JupyterLab did not answer in {SERVER_START_TIMEOUT} s:\n{(tmp / 'lab.log').read_text()[-3000:]}")
             time.sleep(0.5)
         yield SimpleNamespace(url=url, runtime=tmp / "runtime")
     finally:
@@ -124,8 +130,9 @@ def browser(lab_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        chromium = p.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         yield chromium
         chromium.close()
 

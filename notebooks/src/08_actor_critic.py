@@ -135,7 +135,7 @@ for clip in (None, 0.2):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        trace.append(float(v))
+        trace.append(float(v.detach()))
     print(f"value clip {clip}: V after 1, 2, 100 steps = {trace[0]:.2f}, {trace[1]:.2f}, {trace[-1]:.2f} (target 50); "
           f"|gradient| now {abs(float(v.grad)):.1f}")
     if clip is None:
@@ -186,8 +186,8 @@ for k in range(B // M):
         diag.append((float(pe.losses.approx_kl(new_logp, flat["logp"][idx])),
                      float(pe.losses.clip_fraction(torch.exp(new_logp - flat["logp"][idx]), clip_eps)),
                      float(grad_norm)))
-    print(f"minibatch {k}: policy loss {float(policy_loss):+.4f}, value loss {float(value_loss):8.3f}, "
-          f"entropy {float(entropy):.4f}, grad norm before clip {float(grad_norm):.2f}")
+    print(f"minibatch {k}: policy loss {policy_loss.item():+.4f}, value loss {value_loss.item():8.3f}, "
+          f"entropy {entropy.item():.4f}, grad norm before clip {float(grad_norm):.2f}")
 
 # %% [markdown]
 # The gradient norm is far above 0.5 (the value loss dominates at first); clipping rescales the
@@ -203,7 +203,7 @@ opt_pkg = torch.optim.Adam(agent_pkg.parameters(), lr=2.5e-3, eps=1e-5)
 stats = pe.train.ppo_update(agent_pkg, opt_pkg, batch, epochs=1, num_minibatches=B // M, clip_eps=clip_eps,
                             vf_coef=vf_coef, ent_coef=ent_coef, max_grad_norm=max_grad_norm,
                             generator=torch.Generator().manual_seed(3))
-max_diff = max(float((p - q).abs().max()) for p, q in zip(agent.parameters(), agent_pkg.parameters(), strict=True))
+max_diff = max(float((p - q).detach().abs().max()) for p, q in zip(agent.parameters(), agent_pkg.parameters(), strict=True))
 print("largest parameter difference, by hand vs pe.train.ppo_update:", f"{max_diff:.1e}")
 print("ppo_update's first-minibatch max |ρ − 1|:", stats["first_ratio_max_dev"])
 assert max_diff < 1e-5 and stats["first_ratio_max_dev"] == 0.0

@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both (default 1)")
     parser.add_argument("--device", default="auto", help="device for ppo_edu (SB3 stays on the CPU, its best)")
     parser.add_argument("--ours-only", action="store_true", help="skip SB3 (no peers venv needed)")
+    parser.add_argument(
+        "--cleanrl", action="store_true", help="also run the CleanRL-style single-file PPO (slow: ~1e5+ steps)"
+    )
     args = parser.parse_args()
     ours_py = ROOT / ".venv" / "bin" / "python"
     peers_py = HERE / ".venv-peers" / "bin" / "python"
@@ -66,11 +69,13 @@ def main() -> None:
         ours_py = Path(sys.executable)
     if not args.ours_only and not peers_py.exists():
         raise SystemExit("benchmarks/.venv-peers is missing: run  bash benchmarks/setup_peers.sh  first")
-    results: dict[str, list[dict]] = {"ppo_edu": [], "sb3": []}
+    results: dict[str, list[dict]] = {"ppo_edu": [], "sb3": [], "cleanrl_style": []}
     for seed in args.seeds:
         runs = [("ppo_edu", ours_py, "bench_ours.py", ["--device", args.device])]
         if not args.ours_only:
             runs.append(("sb3", peers_py, "bench_sb3.py", []))
+        if args.cleanrl:
+            runs.append(("cleanrl_style", ours_py, "bench_cleanrl_style.py", []))
         for name, py, script, extra in runs:
             r = _run(py, script, seed, args.threads, extra)
             results[name].append(r)
@@ -79,7 +84,7 @@ def main() -> None:
                 if r["solved"]
                 else "not solved"
             )
-            print(f"seed {seed}  {name:<8} {solved}   {r['env_steps_per_s']:>8.0f} env steps/s  ({r['device']})", flush=True)
+            print(f"seed {seed}  {name:<13} {solved}   {r['env_steps_per_s']:>8.0f} env steps/s  ({r['device']})", flush=True)
     print()
     summary = {}
     for name, rs in results.items():
@@ -94,7 +99,7 @@ def main() -> None:
         }
         s = summary[name]
         print(
-            f"{name:<8} median time-to-solve {s['median_time_to_solve_s']:6.2f} s "
+            f"{name:<13} median time-to-solve {s['median_time_to_solve_s']:6.2f} s "
             f"(CPU time {s['median_cpu_time_to_solve_s']:5.2f} s)   "
             f"median steps {s['median_steps_to_solve']:>8}   throughput {s['median_env_steps_per_s']:>8.0f} env steps/s   "
             f"solved {s['solved']}"
@@ -104,6 +109,10 @@ def main() -> None:
         cpu_ratio = summary["ppo_edu"]["median_cpu_time_to_solve_s"] / summary["sb3"]["median_cpu_time_to_solve_s"]
         print(f"ratio ppo_edu / sb3 = {ratio:.3f} wall clock, {cpu_ratio:.3f} CPU time  (target ≤ 0.333)")
         summary["ratio"], summary["cpu_time_ratio"] = ratio, cpu_ratio
+    if "cleanrl_style" in summary:
+        ratio = summary["ppo_edu"]["median_time_to_solve_s"] / summary["cleanrl_style"]["median_time_to_solve_s"]
+        print(f"ratio ppo_edu / cleanrl_style = {ratio:.3f} wall clock")
+        summary["ratio_cleanrl_style"] = ratio
     machine = {
         "cpu": _cpu_name(), "cores": os.cpu_count(), "threads": args.threads,
         "python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

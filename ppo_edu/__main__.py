@@ -134,11 +134,12 @@ def _train(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg)
     cfg = trainer.config
     print(f"device: {trainer.device}, population: {cfg.population}, env steps per member: {cfg.total_steps}")
-    start = time.perf_counter()
+    before, start = trainer.iterations_done, time.perf_counter()
     trainer.train(progress=not args.no_progress)
     seconds = time.perf_counter() - start
     steps = trainer.config.population * trainer.env_steps
-    print(f"trained {trainer.iterations_done} iterations in {seconds:.1f} s")
+    print(f"trained {trainer.iterations_done - before} iterations in {seconds:.1f} s "
+          f"(iteration {trainer.iterations_done} of {cfg.num_iterations})")  # fmt: skip
     returns = evaluate(trainer.agent, episodes=args.eval_episodes)
     for p, r in enumerate(returns):
         print(f"member {p}: mean return {r.mean():.1f} over {args.eval_episodes} episodes (deterministic policy)")

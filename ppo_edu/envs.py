@@ -67,9 +67,7 @@ def cartpole_dynamics(state: Tensor, action: Tensor) -> Tensor:
     temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sin) / TOTAL_MASS  # gymnasium's rounding order
     theta_acc = (GRAVITY * sin - cos * temp) / (HALF_LENGTH * (4.0 / 3.0 - MASS_POLE * (cos * cos) / TOTAL_MASS))
     x_acc = temp - POLEMASS_LENGTH * theta_acc * cos / TOTAL_MASS
-    return torch.stack(
-        (x + TAU * x_dot, x_dot + TAU * x_acc, theta + TAU * theta_dot, theta_dot + TAU * theta_acc), dim=-1
-    )
+    return torch.stack((x + TAU * x_dot, x_dot + TAU * x_acc, theta + TAU * theta_dot, theta_dot + TAU * theta_acc), dim=-1)
 
 
 def is_terminated(state: Tensor) -> Tensor:
@@ -78,6 +76,16 @@ def is_terminated(state: Tensor) -> Tensor:
     Shapes: state (..., 4) → (...) bool.
     """
     return (state[..., 0].abs() > X_THRESHOLD) | (state[..., 2].abs() > THETA_THRESHOLD)
+
+
+def _spaces(num_envs: int | None = None):
+    """gymnasium's CartPole-v1 observation and action spaces (batched for ``num_envs``)."""
+    from gymnasium import spaces
+    from gymnasium.vector.utils import batch_space
+
+    high = np.array([X_THRESHOLD * 2, np.inf, THETA_THRESHOLD * 2, np.inf], dtype=np.float32)
+    obs, act = spaces.Box(-high, high, dtype=np.float32), spaces.Discrete(N_ACTIONS)
+    return (obs, act) if num_envs is None else (batch_space(obs, num_envs), batch_space(act, num_envs))
 
 
 class TorchCartPole:
@@ -117,6 +125,8 @@ class TorchCartPole:
         self.steps = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
         self.returns = torch.zeros(self.num_envs, device=self.device)
         self.single_observation_shape, self.n_actions = (OBS_DIM,), N_ACTIONS
+        self.single_observation_space, self.single_action_space = _spaces()
+        self.observation_space, self.action_space = _spaces(self.num_envs)
 
     def _random_states(self, n: int) -> Tensor:
         u = torch.rand(n, OBS_DIM, generator=self.generator, device=self.device, dtype=self.dtype)

@@ -463,7 +463,7 @@ def learning_curves(
     for p, row in enumerate(returns):
         ok = np.isfinite(row)
         label = labels[p] if labels is not None else f"member {p}"
-        ax.plot(steps[ok], row[ok], lw=1.2, alpha=0.8, label=label)
+        ax.plot(steps[ok], row[ok], lw=1.2, alpha=0.8, label=label, marker="o" if len(steps) <= 30 else None, ms=3)
     ax.axhline(threshold, color=COLORS["clip"], ls="--", lw=1)
     ax.text(steps[0] if len(steps) else 0, threshold + 8, f"{threshold:g}", color=COLORS["clip"], va="bottom")
     ax.set(xlabel="environment steps (per agent)", ylabel=ylabel, ylim=(0, 540), title=title)
@@ -490,8 +490,8 @@ def cartpole_filmstrip(states: np.ndarray, n_frames: int = 6, tau: float = 0.02)
     ``states`` (L, 4) rows (x, ẋ, θ, θ̇) of one episode, as ``pe.train.rollout_states`` gives.
     """
     states = np.asarray(states, dtype=float)
-    fig = plt.figure(figsize=(11.0, 4.6), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=(0.75, 1.3))
+    fig = plt.figure(figsize=(11.0, 4.2), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(0.5, 1.3))
     frames = np.linspace(0, len(states) - 1, n_frames).round().astype(int)
     for ax, t in zip(top.subplots(1, n_frames), frames, strict=True):
         _draw_cartpole(ax, states[t, 0], states[t, 2])

@@ -61,10 +61,10 @@ class PPOConfig:
     """T: steps per environment in one rollout; the batch of one iteration is B = T·N."""
     epochs: int = 4
     """Passes over the batch per iteration (PPO reuses each sample this many times)."""
-    num_minibatches: int = 2
+    num_minibatches: int = 4
     """Minibatches per epoch; the minibatch size is M = B / num_minibatches."""
-    lr: float = 3e-3
-    """Adam's learning rate at the start."""
+    lr: float = 5e-3
+    """Adam's learning rate at the start (benchmarks/ uses 7e-3: faster to 475, less sure to stay there)."""
     anneal_lr: bool = True
     """Decay the learning rate linearly to 0 over ``total_steps``."""
     gamma: float = 0.99
@@ -290,6 +290,9 @@ def ppo_update(
 
     Shapes: see :class:`Batch`.
     """
+    for name, v in (("epochs", epochs), ("num_minibatches", num_minibatches)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
     single = not isinstance(agent, PopulationActorCritic)
     if single:  # treat one agent as a population of one
         batch = Batch(*(getattr(batch, f.name).unsqueeze(0) for f in dataclasses.fields(Batch)))
@@ -369,6 +372,15 @@ class IterationStats:
     diagnostics: dict[str, float] = field(default_factory=dict)
 
 
+def _adam(params, lr: float) -> torch.optim.Adam:
+    """Adam with ε = 1e-5; the fused kernel (one op for all parameters) where this torch has it."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, eps=1e-5, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # older torch, or a device without fused Adam
+        return torch.optim.Adam(params, lr=lr, eps=1e-5)
+
+
 class Trainer:
     """PPO on CartPole for one agent or a population, on the device ``config.device`` resolves to.
 
@@ -383,7 +395,7 @@ class Trainer:
         p, n = cfg.population, cfg.num_envs
         init_gen = torch.Generator().manual_seed(cfg.seed)
         self.agent = PopulationActorCritic(p, OBS_DIM, N_ACTIONS, cfg.hidden, generator=init_gen).to(self.device)
-        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.lr, eps=1e-5, fused=True)
+        self.optimizer = _adam(self.agent.parameters(), cfg.lr)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.env = env if env is not None else make_cartpole(p * n, cfg.env_backend, self.device, seed=cfg.seed + 2)
         if self.env.num_envs != p * n:
@@ -487,9 +499,7 @@ class Trainer:
         """(env steps (K,), mean finished-episode return per member (P, K)) over the iterations so far."""
         steps = np.array([s.env_steps for s in self.history])
         returns = (
-            np.stack([s.episode_return for s in self.history], axis=1)
-            if self.history
-            else np.zeros((self.config.population, 0))
+            np.stack([s.episode_return for s in self.history], axis=1) if self.history else np.zeros((self.config.population, 0))
         )
         return steps, returns
 
@@ -498,9 +508,7 @@ class Trainer:
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint from which :meth:`load` continues this very run."""
         if not isinstance(self.env, TorchCartPole):
-            raise ValueError(
-                "env: checkpoints need the torch environment (env_backend='torch'), whose state can be saved"
-            )
+            raise ValueError("env: checkpoints need the torch environment (env_backend='torch'), whose state can be saved")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(

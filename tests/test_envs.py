@@ -151,6 +151,14 @@ def test_gym_vector_adapter_same_step_final_obs():
     env.close()
 
 
+def test_spaces_match_gymnasium():
+    ref = gym.make("CartPole-v1")
+    env = TorchCartPole(3)
+    assert env.single_observation_space == ref.observation_space
+    assert env.single_action_space == ref.action_space
+    assert env.observation_space.shape == (3, 4) and env.action_space.shape == (3,)
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="num_envs"):
         TorchCartPole(0)

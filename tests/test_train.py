@@ -191,9 +191,7 @@ def test_nan_weights_stop_training_with_a_clear_error():
 
 def test_inf_learning_rate_stops_the_trainer_with_iteration_number():
     tr = Trainer(PPOConfig(**SMALL, lr=1e30, max_grad_norm=1e30, anneal_lr=False))
-    with pytest.raises(
-        TrainingDivergedError, match=r"iteration \d+: ppo_update epoch \d+ minibatch \d+: .* not finite"
-    ):
+    with pytest.raises(TrainingDivergedError, match=r"iteration \d+: ppo_update epoch \d+ minibatch \d+: .* not finite"):
         tr.train(iterations=5, progress=False)
 
 
@@ -204,6 +202,11 @@ def test_bad_batch_shapes_raise():
     b.returns = b.returns[:, :8]
     with pytest.raises(ValueError, match="batch: expected obs"):
         pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b)
+    b = _batch_for(agent, obs, actions, adv, ret)
+    with pytest.raises(ValueError, match="num_minibatches: expected a positive integer, got 0"):
+        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, num_minibatches=0)
+    with pytest.raises(ValueError, match="num_minibatches: expected a divisor of the batch size 16, got 3"):
+        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, num_minibatches=3)
 
 
 # -- the trainer --------------------------------------------------------------------------------
@@ -308,3 +311,27 @@ def test_cli_train_runs_and_saves(tmp_path):
                  "--eval-episodes", "10", "--save", str(out)])  # fmt: skip
     assert code == 0 and out.exists()
     assert Trainer.load(out).iterations_done == 2048 // (8 * PPOConfig().num_steps)
+
+
+def test_progress_bar_and_automatic_device(capsys):
+    tr = Trainer(PPOConfig(**{**SMALL, "device": "auto"}))
+    assert tr.device == pe.get_device("auto")
+    assert tr.rollout.obs.device.type == tr.device.type and next(tr.agent.parameters()).device.type == tr.device.type
+    tr.train(iterations=2, progress=True)
+    err = capsys.readouterr().err
+    assert f"PPO on {tr.device}" in err and "2/" in err
+
+
+def test_cli_resume_continues_to_the_saved_budget(tmp_path, capsys):
+    from ppo_edu.__main__ import main
+
+    cfg = PPOConfig(**SMALL, seed=1)
+    half = Trainer(cfg)
+    half.train(iterations=cfg.num_iterations // 2, progress=False)
+    path = half.save(tmp_path / "half.pt")
+    assert main(["train", "--resume", str(path), "--no-progress", "--save", str(path)]) == 0
+    assert f"iteration {cfg.num_iterations} of {cfg.num_iterations}" in capsys.readouterr().out
+    straight = Trainer(cfg)
+    straight.train(progress=False)
+    for x, y in zip(_params(straight), _params(Trainer.load(path)), strict=True):
+        assert torch.equal(x, y)

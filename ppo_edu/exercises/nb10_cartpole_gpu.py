@@ -40,15 +40,26 @@ cartpole_terminated = Exercise(
     cases=_termination_cases,
     solution_fn=termination_solution,
     mistakes=(
-        Mistake("degrees_not_radians", "θ is in radians: compare |θ| with 12·2π/360 ≈ 0.2095, not with 12.",
-                lambda states: (states[:, 0].abs() > 2.4) | (states[:, 2].abs() > 12.0)),
-        Mistake("angle_only", "The episode also ends when the cart leaves the track, |x| > 2.4.",
-                lambda states: states[:, 2].abs() > _THETA),
-        Mistake("observation_bound", "24° (0.418 rad) is the bound of the observation space, not the "
-                "termination angle: the pole has fallen past 12°.",
-                lambda states: (states[:, 0].abs() > 2.4) | (states[:, 2].abs() > 2 * _THETA)),
-        Mistake("inclusive_limits", "The limits are strict: x = 2.4 exactly is still on the track (use >, not >=).",
-                lambda states: (states[:, 0].abs() >= 2.4) | (states[:, 2].abs() >= _THETA)),
+        Mistake(
+            "degrees_not_radians",
+            "θ is in radians: compare |θ| with 12·2π/360 ≈ 0.2095, not with 12.",
+            lambda states: (states[:, 0].abs() > 2.4) | (states[:, 2].abs() > 12.0),
+        ),
+        Mistake(
+            "angle_only",
+            "The episode also ends when the cart leaves the track, |x| > 2.4.",
+            lambda states: states[:, 2].abs() > _THETA,
+        ),
+        Mistake(
+            "observation_bound",
+            "24° (0.418 rad) is the bound of the observation space, not the termination angle: the pole has fallen past 12°.",
+            lambda states: (states[:, 0].abs() > 2.4) | (states[:, 2].abs() > 2 * _THETA),
+        ),
+        Mistake(
+            "inclusive_limits",
+            "The limits are strict: x = 2.4 exactly is still on the track (use >, not >=).",
+            lambda states: (states[:, 0].abs() >= 2.4) | (states[:, 2].abs() >= _THETA),
+        ),
     ),  # fmt: skip
     hints=(
         "states[:, 0] is the cart position x and states[:, 2] the pole angle θ (radians).",
@@ -80,14 +91,22 @@ normalize_per_seed = Exercise(
     cases=_population_cases,
     solution_fn=population_solution,
     mistakes=(
-        Mistake("normalised_whole_population", "You whitened all members together: each member (row) is its own "
-                "PPO run and needs its own mean and standard deviation (dim=1).",
-                lambda advantages: (advantages - advantages.mean()) / (advantages.std() + 1e-8)),
-        Mistake("normalised_per_column", "You normalised down the columns (dim=0, across members): use dim=1.",
-                lambda advantages: (advantages - advantages.mean(0, keepdim=True))
-                / (advantages.std(0, keepdim=True) + 1e-8)),
-        Mistake("not_centred", "You divided by the standard deviation but did not subtract the mean first.",
-                lambda advantages: advantages / (advantages.std(1, keepdim=True) + 1e-8)),
+        Mistake(
+            "normalised_whole_population",
+            "You whitened all members together: each member (row) is its own "
+            "PPO run and needs its own mean and standard deviation (dim=1).",
+            lambda advantages: (advantages - advantages.mean()) / (advantages.std() + 1e-8),
+        ),
+        Mistake(
+            "normalised_per_column",
+            "You normalised down the columns (dim=0, across members): use dim=1.",
+            lambda advantages: (advantages - advantages.mean(0, keepdim=True)) / (advantages.std(0, keepdim=True) + 1e-8),
+        ),
+        Mistake(
+            "not_centred",
+            "You divided by the standard deviation but did not subtract the mean first.",
+            lambda advantages: advantages / (advantages.std(1, keepdim=True) + 1e-8),
+        ),
     ),  # fmt: skip
     hints=(
         "advantages has shape (P, M): P members, M samples each. Reduce over dim=1 with keepdim=True.",

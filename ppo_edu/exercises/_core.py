@@ -144,7 +144,9 @@ class Exercise:
             try:
                 out = fn(**_clone(kwargs))
             except NotImplementedError:
-                return self._result(NOT_ATTEMPTED, "Replace `raise NotImplementedError` with your code, then run this cell again.")
+                return self._result(
+                    NOT_ATTEMPTED, "Replace `raise NotImplementedError` with your code, then run this cell again."
+                )
             except Exception as exc:  # noqa: BLE001 - any learner error becomes feedback
                 return self._result(
                     ERROR,

@@ -106,12 +106,13 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     from .train import PPOConfig
 
     d = PPOConfig()
-    p.add_argument("--total-steps", type=int, default=d.total_steps, help=f"env steps per member ({d.total_steps})")
-    p.add_argument("--num-envs", type=int, default=d.num_envs, help=f"environments per member (default {d.num_envs})")
-    p.add_argument("--population", type=int, default=1, help="agents trained side by side (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    # The run's settings default to None so that --resume can refuse them: a resumed run keeps its own.
+    p.add_argument("--total-steps", type=int, help=f"env steps per member (default {d.total_steps})")
+    p.add_argument("--num-envs", type=int, help=f"environments per member (default {d.num_envs})")
+    p.add_argument("--population", type=int, help="agents trained side by side (default 1)")
+    p.add_argument("--seed", type=int, help="seed of the run (default 0)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ... (default auto)")
-    p.add_argument("--env-backend", default="torch", choices=("torch", "gymnasium"), help="rollout environments")
+    p.add_argument("--env-backend", choices=("torch", "gymnasium"), help="rollout environments (default torch)")
     p.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes on gymnasium CartPole-v1")
     p.add_argument("--save", help="write a checkpoint here at the end")
     p.add_argument("--resume", help="continue the run saved in this checkpoint")
@@ -124,14 +125,16 @@ def _train(args: argparse.Namespace) -> int:
 
     from .train import PPOConfig, Trainer, evaluate
 
+    run_settings = {"total_steps": args.total_steps, "num_envs": args.num_envs, "population": args.population,
+                    "seed": args.seed, "env_backend": args.env_backend}  # fmt: skip
+    given = {k: v for k, v in run_settings.items() if v is not None}
     if args.resume:
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise ValueError(f"{flags}: a resumed run keeps the settings saved in its checkpoint; drop these options")
         trainer = Trainer.load(args.resume, device=None if args.device == "auto" else args.device)
     else:
-        cfg = PPOConfig(
-            total_steps=args.total_steps, num_envs=args.num_envs, population=args.population, seed=args.seed,
-            device=args.device, env_backend=args.env_backend,
-        )  # fmt: skip
-        trainer = Trainer(cfg)
+        trainer = Trainer(PPOConfig(device=args.device, **given))
     cfg = trainer.config
     print(f"device: {trainer.device}, population: {cfg.population}, env steps per member: {cfg.total_steps}")
     before, start = trainer.iterations_done, time.perf_counter()

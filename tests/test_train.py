@@ -335,3 +335,13 @@ def test_cli_resume_continues_to_the_saved_budget(tmp_path, capsys):
     straight.train(progress=False)
     for x, y in zip(_params(straight), _params(Trainer.load(path)), strict=True):
         assert torch.equal(x, y)
+
+
+def test_cli_resume_refuses_new_run_settings(tmp_path, capsys):
+    from ppo_edu.__main__ import main
+
+    ckpt = tmp_path / "run.pt"
+    assert main(["train", "--total-steps", "2048", "--num-envs", "8", "--no-progress", "--eval-episodes", "1",
+                 "--save", str(ckpt)]) == 0
+    assert main(["train", "--resume", str(ckpt), "--total-steps", "4096"]) == 2
+    assert "--total-steps: a resumed run keeps the settings saved in its checkpoint" in capsys.readouterr().err

@@ -58,7 +58,7 @@ def save_all(out_dir: str | Path = "figures", only: Iterable[str] | None = None)
 # --- 00 start here ---------------------------------------------------------------------------
 @recipe("00_discount_weights")
 def _discount_weights() -> Figure:
-    return plots.discount_weights([0.5, 0.9, 0.99])
+    return plots.discount_weights([0.5, 0.9, 0.99], horizon=250)
 
 
 # --- 01–04 -----------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def _gae_bias_variance() -> Figure:
 
 @recipe("08_ppo_training")
 def _ppo_training() -> Figure:
-    """Notebook 08's short CartPole run (40 000 steps on gymnasium's vector env, CPU, ≈ 10–20 s)."""
+    """Notebook 08's short CartPole run (40 000 steps on gymnasium's vector env, CPU, a few seconds)."""
     from . import train
 
     cfg = train.PPOConfig(total_steps=40_000, num_envs=8, num_steps=128, epochs=4, num_minibatches=4, lr=2.5e-3,

@@ -434,7 +434,7 @@ def rlhf_kl_controller(betas: Sequence[float], kls: Sequence[float], target: flo
     """An adaptive KL controller at work: β and the measured KL over updates, with the target."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     axes[0].plot(betas, color=COLORS["pos"], lw=2)
-    axes[0].set(xlabel="update", ylabel="β", title="β, adapted by eq. (9.5)")
+    axes[0].set(xlabel="update", ylabel="β", title="β, adapted by eq. (9.6)")
     axes[1].plot(kls, color=COLORS["neg"], lw=2, label="measured KL")
     axes[1].axhline(target, color="k", ls="--", lw=1, label=f"target = {target:g}")
     axes[1].set(xlabel="update", ylabel="KL (nats)", title="KL, steered to the target")

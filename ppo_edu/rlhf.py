@@ -266,7 +266,7 @@ class FixedKLController:
 class AdaptiveKLController:
     """β that steers the measured KL towards a target (Ziegler et al., 2019):
 
-        e = clip(KL / KL_target − 1, −0.2, 0.2),      β ← β · (1 + e · n_steps / horizon)      (9.5)
+        e = clip(KL / KL_target − 1, −0.2, 0.2),      β ← β · (1 + e · n_steps / horizon)      (9.6)
 
     Too much KL raises β (a tighter leash), too little lowers it. The clip bounds the change
     per update, and ``horizon`` (in samples) sets how fast β moves: with e at its cap, β
@@ -279,7 +279,7 @@ class AdaptiveKLController:
         self.horizon = check_positive("horizon", horizon)
 
     def update(self, current_kl: float, n_steps: int) -> float:
-        """One step of eq. (9.5) after a batch of ``n_steps`` samples with mean KL ``current_kl``; returns β."""
+        """One step of eq. (9.6) after a batch of ``n_steps`` samples with mean KL ``current_kl``; returns β."""
         kl = float(_float("current_kl", current_kl))
         if isinstance(n_steps, bool) or int(n_steps) != n_steps or n_steps < 1:
             raise ValueError(f"n_steps: expected a positive integer, got {n_steps!r}")

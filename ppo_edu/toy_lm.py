@@ -325,7 +325,7 @@ def distribution_stats(logp_all: Tensor, logp_ref_all: Tensor, score_all: Tensor
 def kl_regularized_optimum(logp_ref_all: Any, score_all: Any, beta: float) -> dict[str, Any]:
     """The best policy for E[s] − β KL(π ‖ π_ref), eq. (9.3), over all sequences:
 
-        π*(y) = π_ref(y) exp(s(y)/β) / Z,   max = β log Z,   Z = Σ_y π_ref(y) exp(s(y)/β).   (9.6)
+        π*(y) = π_ref(y) exp(s(y)/β) / Z,   max = β log Z,   Z = Σ_y π_ref(y) exp(s(y)/β).   (9.5)
 
     Returns ``{"logp", "objective", "score", "kl"}``. β = 0 is the limit: all mass on the
     best-scored sequence(s), objective = max s.
@@ -477,7 +477,7 @@ def top_sequences(logp_all: Tensor, toy: Toy, k: int = 5) -> list[tuple[str, flo
 
 
 def beta_sweep(toy: Toy, betas: Any) -> dict[str, Any]:
-    """E[score], E[gold] and KL of the best KL-regularised policy π*_β (eq. 9.6) for each β."""
+    """E[score], E[gold] and KL of the best KL-regularised policy π*_β (eq. 9.5) for each β."""
     out: dict[str, Any] = {"beta": [float(b) for b in betas], "score": [], "gold": [], "kl": []}
     for b in out["beta"]:
         opt = kl_regularized_optimum(toy.ref_logp_all, toy.score_all, b)

@@ -374,7 +374,7 @@ class EpisodicMDP:
 
 
 def gae_study_mdp(n_states: int = 6, n_actions: int = 2, seed: int = 0) -> EpisodicMDP:
-    """The seeded random MDP of notebook 07's bias/variance study (episodes last ≈ 7 steps)."""
+    """The seeded random MDP of notebook 07's bias/variance study (episodes last ≈ 8 steps)."""
     n = _check_n_states(n_states)
     g = torch.Generator().manual_seed(seed)
     transition = torch.rand(n, n_actions, n, generator=g, dtype=torch.float64) ** 3

@@ -10,7 +10,7 @@ One iteration of PPO (the numbers are the notebooks' equations):
 3. **Update** (:func:`ppo_update`): ``epochs`` passes over the B = T·N samples in shuffled
    minibatches; each minimises
 
-       L = −L^CLIP (5.2) + c_V · L^V (8.2) − c_H · H[π]                               (10.2)
+       L = −L^CLIP (5.2) + c_V · L^V (8.2) − c_H · H[π]                               (10.3)
 
    with advantages whitened per minibatch, and clips the gradient's global norm.
 
@@ -76,9 +76,9 @@ class PPOConfig:
     clip_value: float | None = None
     """ε of the value clip (8.2) around the old values; None = plain squared error."""
     vf_coef: float = 0.5
-    """c_V, weight of the value loss in (10.2)."""
+    """c_V, weight of the value loss in (10.3)."""
     ent_coef: float = 0.0
-    """c_H, weight of the entropy bonus in (10.2)."""
+    """c_H, weight of the entropy bonus in (10.3)."""
     max_grad_norm: float = 0.5
     """Largest allowed global L2 norm of each member's gradient."""
     norm_adv: bool = True
@@ -274,7 +274,7 @@ def ppo_update(
     norm_adv: bool = True,
     generator: torch.Generator | None = None,
 ) -> dict[str, float]:
-    """Epochs of minibatch gradient steps on the PPO loss (10.2); returns diagnostics.
+    """Epochs of minibatch gradient steps on the PPO loss (10.3); returns diagnostics.
 
     Every epoch shuffles each member's B samples and splits them into ``num_minibatches``
     minibatches of M = B / num_minibatches. Per minibatch: advantages whitened (if

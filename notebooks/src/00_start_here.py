@@ -60,6 +60,8 @@ print("ppo_edu", pe.__version__)
 # | V(s), Q(s, a) | state value, action value | 状态价值, 动作价值 |
 # | A(s, a) = Q(s, a) − V(s) | advantage | 优势函数 |
 # | b | baseline | 基线 |
+# | d^π(s) = Σ_t γ^t Pr(s_t = s) | discounted state visits (not normalised) | 状态访问分布 (the notes multiply by 1 − γ) |
+# | θ_old (also θ′) | the parameters that collected the data | 旧策略 |
 # | ρ_t = π_θ(a_t\|s_t) / π_θ_old(a_t\|s_t) | probability ratio (importance weight) | 概率比率 / 重要性权重 |
 # | ε | clip range of the ratio | 裁剪范围 |
 # | δ_t = r_t + γV(s_{t+1}) − V(s_t) | TD residual (TD error) | 时序差分误差 |
@@ -125,7 +127,11 @@ print([round(x, 4) for x in a.tolist()])
 # written to `figures/` by `python -m ppo_edu figures`.
 
 # %%
-pe.plots.discount_weights([0.5, 0.9, 0.99])
+pe.plots.discount_weights([0.5, 0.9, 0.99], horizon=250)
+
+# %% [markdown]
+# Notice the scale: at t = 1/(1 − γ) steps the weight has fallen to about 1/e ≈ 0.37 when γ is
+# close to 1, so rewards several horizons ahead hardly count. The numbers:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -133,8 +139,10 @@ import numpy as np
 
 for g in (0.5, 0.9, 0.99):
     weights = g ** np.arange(10_000)
+    horizon = round(1 / (1 - g))
     assert abs(weights.sum() - 1 / (1 - g)) < 1e-6
-    print(f"γ = {g}: Σ γ^t = {weights.sum():.2f} = 1/(1−γ)")
+    print(f"γ = {g}: Σ γ^t = {weights.sum():.2f} = 1/(1−γ);   weight at t = {horizon}: γ^t = {g**horizon:.3f}")
+assert abs(0.99**100 - np.exp(-1)) < 0.01
 
 # %% [markdown]
 # ## 5. How exercises work
@@ -194,6 +202,13 @@ pe.exercises.discounted_sum.check(discounted_sum_blank)
 
 # %%
 pe.exercises.discounted_sum.hint()
+
+# %% [markdown]
+# Each `hint()` call gives the next hint. When you are done, or truly stuck, `solution()` shows
+# the model solution:
+
+# %%
+pe.exercises.discounted_sum.solution()
 
 # %% [markdown]
 # ## Recap

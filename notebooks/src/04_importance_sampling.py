@@ -44,7 +44,7 @@ print(lhs, "=", rhs)
 # %% [markdown]
 # A small example: four actions; μ rarely picks the last one. The target π is μ's logits moved
 # by δ·u, where u shifts mass onto that rare action. For δ = 2, the IS estimate from 2 000 samples
-# of μ, repeated 500 times, averages to the exact E_π[f] (within its standard error):
+# of μ, repeated 500 times, averages to the exact E_π[f] (within a few standard errors):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -118,12 +118,14 @@ for delta in deltas:
     ess_measured.append(float(imp.effective_sample_size(w.reshape(-1, 100).T).mean()) / 100)  # batches of N = 100
 assert np.allclose(var_measured, var_exact, rtol=0.25)
 assert np.allclose(ess_measured, ess_exact, atol=0.08)
+assert ess_measured[-1] > ess_exact[-1]  # small batches look healthier than they are (see below)
 pe.plots.importance_drift(kls, var_exact, var_measured, ess_exact, ess_measured)
 
 # %% [markdown]
-# The measured points follow the exact variance. The measured ESS of batches of 100 sits a
-# little *above* its large-N value 1/E_μ[w²] once the policies are far apart: a small batch
-# often misses the rare, heavy weights altogether, so it *looks* healthier than it is. That is
+# The measured points follow the exact variance. The measured ESS of batches of 100 sits
+# *above* its large-N value 1/E_μ[w²] once the policies are far apart (at KL ≈ 2, close to
+# twice as high in the full run): a small batch often misses the rare, heavy weights
+# altogether, so it *looks* healthier than it is. That is
 # the treacherous side of importance sampling: the damage hides in rare samples.
 #
 # The exact numbers behind the curves, at a few points:
@@ -184,16 +186,32 @@ print(f"ESS/N of per-step ratios: {ess_step:.2f}    of whole-trajectory ratios: 
 
 # %% [markdown]
 # Even with episodes of three steps on average, the trajectory ratios keep a much smaller share
-# of the sample than the per-step ones; with independent steps E[Π_t w_t²] = Π_t E[w_t²], so the loss
-# compounds with every step of a longer episode. But per-step ratios alone are not an identity:
+# of the sample than the per-step ones. Each step multiplies in one more random factor, so the
+# loss compounds with the length of the episode. Grouping the same episodes by length (one- and
+# two-step episodes are left out: each of those lengths has a single possible trajectory, hence
+# one weight):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ess_by_length, longest = [], int(episodes.lengths.max())
+for lo, hi in ((3, 4), (5, 8), (9, longest)):
+    group = (episodes.lengths >= lo) & (episodes.lengths <= hi)
+    ess_by_length.append(float(imp.effective_sample_size(traj_w[group])) / int(group.sum()))
+    print(f"episodes of {lo}–{hi} steps: {int(group.sum()):5d} of them, ESS/N of trajectory ratios "
+          f"{ess_by_length[-1]:.2f}")
+assert ess_by_length[0] > ess_by_length[1] > ess_by_length[2]
+
+# %% [markdown]
+# Longer episodes, fewer effective samples. But per-step ratios alone are not an identity:
 # a step's *state* s_t was also reached with the old policy's probabilities. Let us see exactly
 # what is dropped and why that is acceptable.
 #
 # ## 4. Dropping the state ratio, and the surrogate
 #
-# Let θ' be the old parameters and A' = A^{π_θ'} the old policy's advantage. A classical identity
-# (the *performance-difference lemma*, Kakade & Langford 2002) expresses the new policy's gain
-# through the old advantage, with states visited by the **new** policy:
+# Let θ' = θ_old be the old parameters (the prime keeps the formulas short), A' = A^{π_θ'} the
+# old policy's advantage and d^π(s) = Σ_t γ^t Pr(s_t = s) the discounted visits of (3.6). A
+# classical identity (the *performance-difference lemma*, Kakade & Langford 2002) expresses the
+# new policy's gain through the old advantage, with states visited by the **new** policy:
 #
 # $$J(\theta) - J(\theta') = \sum_s d^{\pi_\theta}(s) \sum_a \pi_\theta(a\mid s)\, A'(s, a) = \sum_s d^{\pi_\theta}(s) \sum_a \pi_{\theta'}(a\mid s)\, \frac{\pi_\theta(a\mid s)}{\pi_{\theta'}(a\mid s)}\, A'(s, a). \tag{4.5}$$
 #
@@ -252,6 +270,13 @@ pe.plots.surrogate_vs_objective(alphas, true_gain, surrogate, slope=float(grad_o
 # under-promising, and in other problems it over-promises, which is the dangerous case). A step
 # that maximises L without a leash can go where L and J disagree. PPO's leash is the clip (05).
 #
+# *For readers of the source notes.* Their TRPO derivation of this step (written with the
+# normalised visits ν = (1 − γ)d, and with θ′ for the *new* parameters, the other way round from
+# here) has two slips. The factor 1/(1 − γ) in front of the expectation disappears when the ratio
+# is introduced. And after the ratio is introduced the actions are still written as drawn from
+# the new policy: with the ratio inside they must come from the *old* one, as in (4.6). Drawing
+# them from the new policy *and* multiplying by new/old counts the change twice.
+#
 # ## 5. The sample surrogate and its gradient
 #
 # With episodes from θ', (4.6) is estimated by averaging over episodes; the advantages and old
@@ -281,7 +306,9 @@ print("sympy: ∇L(θ') = E[A ∇log π]:", same, "   autograd: ∇L̂(θ') = RE
 
 # %% [markdown]
 # **Exercise 4.3.** Write the surrogate for a flat batch of samples: the mean of ρ_t·A_t, with
-# ρ_t computed from new and old log-probabilities (detach the old ones: they are data).
+# ρ_t computed from new and old log-probabilities (detach the old ones: they are data). This is
+# the form PPO code uses (notebooks 05 and 08): a mean over all B = T·N steps, with the γ^t of
+# (4.8) left out, which is the bias that notebook 03 measured.
 
 # %%
 def surrogate_objective(logp_new, logp_old, advantages):
@@ -307,7 +334,8 @@ pe.exercises.surrogate_objective.check(lambda logp_new, logp_old, advantages: (l
 # * E_π[f] = E_μ[(π/μ) f] (4.1): unbiased, as long as μ > 0 wherever π f ≠ 0.
 # * Its variance (4.2) explodes and the ESS (4.3) collapses as KL(π ‖ μ) grows: measured here,
 #   500× the variance and ESS/N ≈ 5 % at KL ≈ 2.
-# * Whole-trajectory ratios (4.4) are products of per-step ratios and far worse.
+# * Whole-trajectory ratios (4.4) are products of per-step ratios: far worse, and the worse the
+#   longer the episode.
 # * The exact gain J(θ) − J(θ') uses the new policy's states (4.5). Dropping the state ratio
 #   gives the surrogate L_θ'(θ) (4.6), which matches J in value and gradient at θ' (4.7), so the
 #   error is second order: fine near θ', wrong far away.

@@ -29,8 +29,11 @@ import ppo_edu as pe
 #
 # $$\rho_t(\theta) = \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\theta_\text{old}}(a_t \mid s_t)} = \exp\big(\log \pi_\theta(a_t\mid s_t) - \log \pi_{\theta_\text{old}}(a_t\mid s_t)\big). \tag{5.1}$$
 #
+# (The source notes and the PPO paper write the ratio r_t(θ); here it is ρ_t, since r_t is the reward.)
 # The surrogate of notebook 04 is L(θ) = E_t[ρ_t Â_t]. At θ = θ_old every ρ_t = 1 and
-# ∇ρ_t = ∇log π_θ(a_t|s_t), so its gradient *is* the policy gradient E_t[∇log π · Â_t]. Autograd agrees:
+# ∇ρ_t = ∇log π_θ(a_t|s_t), so its gradient *is* the policy gradient E_t[∇log π · Â_t]. That is why
+# ρ_t may take the place of log π_θ in the objective (a question the source notes leave open).
+# Autograd agrees:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -122,7 +125,8 @@ pe.interactive.slider(lambda eps: pe.plots.six_clipping_cases(clip_eps=eps), eps
 # A common reading is "PPO keeps the ratio in [1−ε, 1+ε]". It does not: the clip only removes
 # the *incentive* from samples that are already past it. Other samples of the same batch still
 # move the shared parameters, and they drag the clipped ones along. In the bandit of §3 below,
-# after 20 epochs on a batch a sizeable fraction of the samples ends *outside* the clip range:
+# after 20 epochs on a batch a sizeable fraction of the samples ends *outside* the clip range
+# (`pe.losses.clip_fraction` counts the samples with |ρ − 1| > ε, whichever case they are in):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -156,7 +160,8 @@ kl = float(pe.losses.categorical_kl(p.log(), q.log()))
 by_hand = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)
 assert abs(kl - by_hand) < 1e-6
 print(f"KL([½, ½] ‖ [¼, ¾]) = {kl:.4f} (by hand {by_hand:.4f})")
-for d in (0.05, 0.012, 0.002):
+for d, by_hand in ((0.05, 2.0), (0.012, 1.0), (0.002, 0.5)):  # above 0.015, inside, below 0.0067
+    assert pe.losses.adaptive_beta(1.0, d, kl_target=0.01) == by_hand
     print(f"d = {d}: β 1.0 → {pe.losses.adaptive_beta(1.0, d, kl_target=0.01)}")
 
 # %% [markdown]
@@ -172,7 +177,7 @@ for d in (0.05, 0.012, 0.002):
 pe.plots.clip_vs_penalty(histories, optimum=float(means.max()), kl_target=0.01)
 
 # %% [markdown]
-# The unclipped surrogate jumps: KL around 1 per update, and twice it throws away much of what it
+# The unclipped surrogate jumps: a median KL of 0.7 per update, and twice it throws away much of what it
 # had gained (the dips) because 64 noisy rewards are not enough to trust that far. Clip and
 # penalty move 10–100× less per update and climb steadily. Their numbers:
 
@@ -249,8 +254,9 @@ pe.exercises.clipped_loss.check(clipped_loss)
 
 # %% [markdown]
 # Why the gradients? Forgetting to detach `logp_old` gives the *right value* and a wrong
-# gradient: in a real agent logp_old would come out of the network and the loss would also
-# "train" the old policy. The checker sees it:
+# gradient. Wherever logp_old carries a graph (say it is recomputed with the network instead of
+# stored from the rollout), gradient also flows through it; if it came from the current network,
+# ∇ρ = ρ(∇log π_θ − ∇log π_old) = 0 and nothing learns. The checker sees it:
 
 # %%
 def clipped_loss_not_detached(logp_new, logp_old, advantages, clip_eps):
@@ -280,6 +286,9 @@ def adaptive_beta(beta, kl, kl_target):
 
 pe.exercises.adaptive_beta.check(adaptive_beta)
 
+# %% [markdown]
+# Stuck? Each call of `.hint()` shows the next hint of an exercise:
+
 # %%
 pe.exercises.clipped_loss.hint()
 
@@ -292,8 +301,8 @@ pe.exercises.clipped_loss.hint()
 #   it is Â·∇ρ.
 # * The clip removes incentives; it does not bound the ratio.
 # * PPO-penalty (5.3) subtracts β·KL and adapts β by (5.4); TRPO (5.5) enforces the KL bound
-#   with a natural-gradient step (5.6) and a line search. On the bandit, both constrained
-#   methods move 10–100× less per update than the raw surrogate and climb without collapses.
+#   with a natural-gradient step (5.6) and a line search. On the bandit, clip and penalty
+#   move 10–100× less per update than the raw surrogate and climb without its collapses.
 #
 # Next: **06 · TD and MC**, the two ways to learn the critic V whose advantages Â we have been
 # taking as given.

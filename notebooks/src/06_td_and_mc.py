@@ -11,7 +11,8 @@
 # 3. what *bias* and *variance* of a target mean, computed exactly for both targets;
 # 4. how the RMS error against the exact V falls with experience, for several step sizes α,
 #    averaged over 100 runs;
-# 5. why the critic's gradient is −δ∇V (a *semi*-gradient), which the source notes get wrong.
+# 5. why the critic's gradient is −δ∇V (a *semi*-gradient); the source notes' version has a stray
+#    factor r.
 
 # %%
 import sympy as sp
@@ -128,6 +129,7 @@ print(f"MC target from C: mean {float(G.mean()):.3f} (exact 0.500), variance {fl
 print(f"TD target from C: mean {float(td_targets.mean()):.3f} (exact 0.500), variance {float(td_targets.var()):.3f} "
       f"(exact 0.000)")
 assert abs(float(G.mean()) - 0.5) < 0.02 and abs(float(G.var()) - 0.25) < 0.01
+assert abs(float(td_targets.mean()) - 0.5) < 1e-6 and float(td_targets.var()) < 1e-6
 
 # %% [markdown]
 # In C the TD target happens to be unbiased (V̂(B) and V̂(D) average to 0.5) and has no variance
@@ -154,9 +156,10 @@ snapshots = {n: one_run[n] for n in (0, 1, 10, n_episodes)}
 pe.plots.td_vs_mc(true_v, snapshots, curves, n_runs=n_runs)
 
 # %% [markdown]
-# Notice that every TD curve lies below every MC curve after about 15 episodes, and that a larger
-# α learns faster at first but settles at a higher error: a constant step size keeps
-# jittering around the answer, by an amount that grows with α and with the variance of the target.
+# Notice that every TD curve lies below every MC curve after about 15 episodes. For TD, a larger
+# α learns faster at first but settles at a higher error: a constant step size keeps jittering
+# around the answer, by an amount that grows with α and with the variance of the target. (MC with
+# α = 0.01 is still descending after 100 episodes, so its error is above that of α = 0.02.)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -172,6 +175,7 @@ best_mc_after_15 = torch.stack(list(curves["mc"].values()))[:, 15:].min(0).value
 assert bool((worst_td_after_15 < best_mc_after_15).all())  # every TD curve below every MC curve
 assert float(curves["td"][0.15][:10].mean()) < float(curves["td"][0.05][:10].mean())  # large α: faster start
 assert float(curves["td"][0.15][50:].mean()) > float(curves["td"][0.05][50:].mean())  # ... higher plateau
+assert float(curves["mc"][0.01][50:].mean()) > float(curves["mc"][0.02][50:].mean())  # MC, α = 0.01: not there yet
 
 # %% [markdown]
 # With α decreasing over time (e.g. α = 1/n) both methods converge to the exact V; with a
@@ -192,14 +196,16 @@ for name, learner in (("MC", vl.mc_prediction), ("TD", vl.td0_prediction)):
 #
 # A neural critic V_w is trained on the same targets by regression. The PPO critic regresses on
 # the *return* targets R_t = Â_t + V_old(s_t) (notebook 07: λ = 1 is the MC target, λ = 0 the
-# TD target), with loss ½(R_t − V_w(s_t))². The target is treated as a constant: for TD that
-# means we do **not** differentiate through V_w(s_{t+1}), and the gradient is
+# TD target), with loss ½(R_t − V_w(s_t))². The target is treated as a constant. For the TD(0)
+# target r_t + γV_w(s_{t+1}) that means we do **not** differentiate through V_w(s_{t+1}), and the
+# gradient is
 #
-# $$\nabla_w\, \tfrac12\big(\text{target} - V_w(s_t)\big)^2 = -\big(\text{target} - V_w(s_t)\big)\,\nabla_w V_w(s_t) = -\delta_t\, \nabla_w V_w(s_t). \tag{6.4}$$
+# $$\nabla_w\, \tfrac12\big(\underbrace{r_t + \gamma V_w(s_{t+1})}_{\text{held constant}} - V_w(s_t)\big)^2 = -\big(r_t + \gamma V_w(s_{t+1}) - V_w(s_t)\big)\,\nabla_w V_w(s_t) = -\delta_t\, \nabla_w V_w(s_t). \tag{6.4}$$
 #
-# So gradient *descent* moves w by +α δ_t ∇V, which for a table is exactly (6.3). (The source
-# notes write the update with the sign of the gradient itself; descent on the loss goes the
-# other way.) Checked by autograd on a linear critic:
+# So gradient *descent* moves w by +α δ_t ∇V, which for a table (∇_w V_w(s) is the indicator of
+# s) is exactly (6.3). The source notes get the update w ← w + α Σ_t δ_t ∇V right, but write the
+# gradient as −r·δ_t∇V, with a stray factor r (the reward) that the derivation does not produce.
+# Checked by autograd on a linear critic:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -275,8 +281,8 @@ print(result)
 # * The random walk's exact values are 1/6 … 5/6 (6.1), so every estimate can be scored.
 # * MC (6.2) moves V towards the return G_t: unbiased, high variance, waits for the episode's end.
 # * TD(0) (6.3) moves V towards r + γV(s'): biased while V is wrong, low variance, learns every step.
-# * On the random walk TD reaches a lower error than MC for every α tried; a larger α learns
-#   faster and plateaus higher.
+# * On the random walk TD reaches a lower error than MC for every α tried; for TD a larger α
+#   learns faster and plateaus higher.
 # * A critic network regresses on a constant target; its gradient is −δ∇V (6.4).
 #
 # Next: **07 · GAE**, which blends the two targets with one knob, λ.

@@ -30,8 +30,10 @@ adv, tm = pe.advantages, pe.toy_mdps
 # $$\delta_t = r_t + \gamma\,(1 - \text{terminated}_t)\, V(s_{t+1}) - V(s_t). \tag{7.1}$$
 #
 # If V were the true V^π, E[δ_t | s_t, a_t] = Q(s_t, a_t) − V(s_t) = A(s_t, a_t): δ_t is a
-# one-step advantage estimate. Using k real rewards before trusting the critic gives the
-# **k-step advantage**
+# one-step advantage estimate, unbiased with the true V^π and biased only through the critic's
+# error; §4 measures it with a perfect and with an imperfect critic. (The source notes call δ_t
+# biased outright, and write Q(s_t, a_t) = r + γV(s_{t+1}) without the expectation over s_{t+1}.)
+# Using k real rewards before trusting the critic gives the **k-step advantage**
 #
 # $$\hat A^{(k)}_t = \sum_{l=0}^{k-1} \gamma^l \delta_{t+l} = r_t + \gamma r_{t+1} + \dots + \gamma^{k-1} r_{t+k-1} + \gamma^k V(s_{t+k}) - V(s_t). \tag{7.2}$$
 #
@@ -63,7 +65,9 @@ print("Σ_l γ^l δ_l − (Σ_l γ^l r_l + γ^4 V_4 − V_0) =", sp.expand(lhs -
 #
 # computed backwards in one pass with Â_t = δ_t + γλ(1 − done_t)Â_{t+1}. The second equality is
 # the identity that makes GAE cheap. δ_l appears in every Â^(k) with k > l, each time with
-# factor γ^l, so its total weight is (1 − λ)γ^l Σ_{k>l} λ^(k−1) = (γλ)^l. sympy sums that series:
+# factor γ^l, so its total weight is (1 − λ)γ^l Σ_{k>l} λ^(k−1) = (γλ)^l. (The source notes
+# write the recursion once as Â_t = δ_t + γÂ_{t+1}, without the λ, and the λ = 0 case as
+# r_t + γV(s_{t+1} − V(s_t)); both are typos of the formulas here.) sympy sums that series:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -151,8 +155,9 @@ for name, (term, trunc) in cases.items():
     assert abs(float(a[3]) - float(d[3])) < 1e-12  # the new episode's row is untouched by the old one
 
 # %% [markdown]
-# Treating the time limit as a termination would tell the agent that standing at step 500 is
-# worth −4 instead of +0.5 here: a penalty for being good at the task. Treating a termination
+# Treating the time limit as a termination gives the last step before it an advantage of −4
+# instead of +0.5 here (and drags the earlier steps down with it): a penalty for being good at
+# the task. Treating a termination
 # as a truncation would let the value of a fallen pole leak into the advantage.
 #
 # ## 4. Bias and variance against λ, measured
@@ -168,8 +173,8 @@ for name, (term, trunc) in cases.items():
 #   the one that bootstrapping on the wrong V̂(s') brings in.
 #
 # For each first action we sample 4000 episodes from the start state, compute GAE for every λ
-# on the same episodes, and measure, for the first step,
-# bias = mean(Â_0) − A(s_0, a_0) and variance = Var(Â_0), averaged over actions with weights π(a|s_0).
+# on the same episodes, and measure, for the first step, bias² = (mean(Â_0) − A(s_0, a_0))² and
+# variance = Var(Â_0), each averaged over the first actions with weights π(a|s_0).
 # The expected value E[Â_0] can also be computed **exactly** by propagating the state
 # distribution (`pe.toy_mdps.expected_gae_first_step`); the red line is that exact bias².
 
@@ -190,7 +195,9 @@ pe.plots.gae_bias_variance(lambdas, study)
 
 # %% [markdown]
 # Notice that the bias² falls to zero as λ → 1 while the variance climbs steeply near λ = 1;
-# their sum, the mean squared error of Â_0, is lowest in between.
+# their sum, the mean squared error of Â_0, is lowest in between. The variance is not lowest at
+# λ = 0 here: the wrong V̂(s') differs from one next state to the other, and that spread is
+# variance too; larger λ shrinks its weight before the rewards' noise takes over.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -205,22 +212,27 @@ exact_b2 = study["exact_bias2"]
 assert bool((exact_b2[1:] <= exact_b2[:-1] + 1e-12).all()) and float(exact_b2[-1]) < 1e-6  # bias → 0 at λ = 1
 assert float(study["variance"][-1]) > 2 * float(study["variance"][0])  # variance grows towards MC
 assert 0.0 < best < 1.0  # the best λ is in between
+assert float(study["variance"][lambdas.index(0.5)]) < float(study["variance"][0])  # the dip
 # the measurement agrees with the exact bias, within its Monte-Carlo error
 se = (study["variance"] / 4000).sqrt()
 assert bool(((study["bias2"].sqrt() - exact_b2.sqrt()).abs() < 4 * se + 1e-9).all())
 
 # %% [markdown]
 # With a **perfect** critic every λ is unbiased, by the telescoping of (7.2): E[δ_{t+l}] = 0 for
-# l ≥ 1 under the policy. Then λ only adds variance, and λ = 0 would be best. Critics are
-# never perfect, which is why PPO's usual λ = 0.95 sits near the Monte-Carlo end: it accepts
-# some variance to stay mostly clear of the critic's errors.
+# l ≥ 1 under the policy. The δ's are then uncorrelated, so Var[Â_0] = Σ_l (γλ)^(2l) Var[δ_l]
+# only grows with λ, and λ = 0 is best. Critics are never perfect, which is why PPO's usual
+# λ = 0.95 sits near the Monte-Carlo end: it accepts some variance to stay mostly clear of the
+# critic's errors. Exact expectations and measured variances with V̂ = V:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for lam in (0.0, 0.5, 1.0):
+perfect = tm.gae_bias_variance(mdp, V, [0.0, 0.5, 1.0], n_rollouts=4000, horizon=80, seed=0)
+for i, lam in enumerate((0.0, 0.5, 1.0)):
     e = [tm.expected_gae_first_step(mdp, V, a, lam, 80) - float(A[mdp.start, a]) for a in range(2)]
     assert max(abs(x) for x in e) < 1e-9
-    print(f"perfect critic, λ = {lam}: E[Â_0] − A = {[round(x, 9) + 0.0 for x in e]}")
+    print(f"perfect critic, λ = {lam}: E[Â_0] − A = {[round(x, 9) + 0.0 for x in e]}, "
+          f"variance {float(perfect['variance'][i]):.3f}")
+assert bool((perfect["variance"][1:] > perfect["variance"][:-1]).all())  # λ only adds variance
 
 # %% [markdown]
 # ### λ as a slider
@@ -275,8 +287,8 @@ print(result)
 
 # %% [markdown]
 # **Exercise 7.2** The k-step advantage (7.2) for one stream (T,) with terminations
-# (no truncations): at most k rewards, then γ^(number of rewards used)·V(s_next), unless the
-# episode terminated first; minus V(s_t).
+# (no truncations): at most k rewards (fewer where the batch ends first), then
+# γ^(number of rewards used)·V(s_next), unless the episode terminated first; minus V(s_t).
 
 # %%
 def k_step_advantage(rewards, values, next_values, terminated, gamma, k):
@@ -299,6 +311,9 @@ def k_step_advantage(rewards, values, next_values, terminated, gamma, k):
 
 pe.exercises.k_step_advantage.check(k_step_advantage)
 
+# %% [markdown]
+# Stuck? Each call of `.hint()` shows the next hint of an exercise:
+
 # %%
 pe.exercises.gae.hint()
 
@@ -311,6 +326,7 @@ pe.exercises.gae.hint()
 # * Terminated: no bootstrap and the sum stops. Truncated: bootstrap from V(final observation),
 #   and the sum stops.
 # * Measured against exact advantages with an imperfect critic: bias² falls to 0 as λ → 1,
-#   variance rises, and the mean squared error is lowest in between.
+#   variance rises steeply near λ = 1, and the mean squared error is lowest in between. With a
+#   perfect critic every λ is unbiased and λ = 0 has the least variance.
 #
 # Next: **08 · actor-critic PPO**, where GAE feeds the full PPO update.

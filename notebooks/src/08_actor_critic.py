@@ -46,6 +46,8 @@ head = agent.actor[-1].weight  # (2, 64): orthogonal rows with norm 0.01
 assert torch.allclose(head @ head.T, 0.01**2 * torch.eye(2), atol=1e-7)
 hidden_w = agent.actor[2].weight  # (64, 64): √2 · orthogonal
 assert torch.allclose(hidden_w @ hidden_w.T, 2.0 * torch.eye(64), atol=1e-4)
+value_head = agent.critic[-1].weight  # (1, 64): a unit-norm row
+assert abs(float(value_head.norm()) - 1.0) < 1e-6
 with torch.no_grad():
     probs = torch.softmax(agent.logits(torch.randn(1000, 4)), -1)
 print("largest deviation of the initial π from uniform:", round(float((probs - 0.5).abs().max()), 4))
@@ -82,7 +84,7 @@ print({k: tuple(v.shape) for k, v in ro.items()})
 # (`pe.advantages.bootstrap_next_values`). Then GAE (7.3) and the **return targets** the critic
 # regresses on,
 #
-# $$R_t = \hat A_t + V_\text{old}(s_t), \tag{8.4}$$
+# $$R_t = \hat A_t + V_\text{old}(s_t),$$
 #
 # the λ-return: the TD target at λ = 0, the Monte-Carlo return at λ = 1.
 
@@ -103,7 +105,16 @@ assert n_ends > 0 and not bool(ro["truncated"].any())  # a random policy falls l
 # %% [markdown]
 # ## 3. The loss
 #
-# For a minibatch, PPO minimises
+# The critic's loss is ½(V − R)², `pe.losses.value_loss`, optionally **clipped** around the
+# old prediction:
+#
+# $$V_\text{clip} = V_\text{old} + \operatorname{clip}(V - V_\text{old}, -\epsilon, \epsilon), \qquad L^V = \tfrac12\,\mathbb{E}_t\Big[\max\big((V - R)^2,\ (V_\text{clip} - R)^2\big)\Big]. \tag{8.2}$$
+#
+# The max (a pessimistic bound, like the policy's min) means: moving V towards R by more than ε
+# from V_old earns nothing. The source notes write V_clip = clip(V_new, V_old + ε, V_old − ε), with
+# the bounds swapped (torch.clamp with min > max returns the max everywhere) and without the max.
+#
+# For a minibatch, PPO then minimises
 #
 # $$L = -L^\text{CLIP}(\theta) + c_V\, L^V(\phi) - c_H\, \mathbb{E}_t\big[H[\pi_\theta(\cdot \mid s_t)]\big]. \tag{8.3}$$
 #
@@ -112,17 +123,10 @@ assert n_ends > 0 and not bool(ro["truncated"].any())  # a random policy falls l
 #   rewards then does not set the step size.
 # * The entropy bonus H rewards keeping the policy random (exploration); `pe.losses.categorical_entropy`.
 #   c_H is often 0 for CartPole.
-# * The value loss is ½(V − R)², optionally **clipped** around the old prediction:
 #
-# $$V_\text{clip} = V_\text{old} + \operatorname{clip}(V - V_\text{old}, -\epsilon, \epsilon), \qquad L^V = \tfrac12\,\mathbb{E}_t\Big[\max\big((V - R)^2,\ (V_\text{clip} - R)^2\big)\Big]. \tag{8.2}$$
-#
-# The max (a pessimistic bound, like the policy's min) means: moving V more than ε away from
-# V_old earns nothing. The source notes write V_clip = clip(V_new, V_old + ε, V_old − ε), with
-# the bounds swapped (torch.clamp with min > max returns the max everywhere) and without the max.
-#
-# **When value clipping hurts.** ε is in the units of the *returns*. CartPole's returns grow to
-# hundreds; with ε = 0.2 the critic may move only 0.2 per update towards them. Gradient descent on
-# one prediction V_old = 0 against R = 50, clipped and not:
+# **When value clipping hurts.** ε is in the units of the *returns*. CartPole's discounted
+# returns grow towards 1/(1 − γ) = 100; with ε = 0.2 the critic may move only 0.2 per update
+# towards them. Gradient descent on one prediction V_old = 0 against R = 50, clipped and not:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -179,6 +183,7 @@ for k in range(B // M):
     loss = policy_loss + vf_coef * value_loss - ent_coef * entropy  # (8.3)
     opt.zero_grad()
     loss.backward()
+    actor_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in agent.actor.parameters()]))
     grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm)
     opt.step()
     with torch.no_grad():
@@ -186,12 +191,16 @@ for k in range(B // M):
         diag.append((float(pe.losses.approx_kl(new_logp, flat["logp"][idx])),
                      float(pe.losses.clip_fraction(torch.exp(new_logp - flat["logp"][idx]), clip_eps)),
                      float(grad_norm)))
-    print(f"minibatch {k}: policy loss {policy_loss.item():+.4f}, value loss {value_loss.item():8.3f}, "
-          f"entropy {entropy.item():.4f}, grad norm before clip {float(grad_norm):.2f}")
+    print(f"minibatch {k}: policy loss {policy_loss.item():+.4f}, value loss {value_loss.item():6.2f}, "
+          f"entropy {entropy.item():.4f}, grad norm before clip {float(grad_norm):.2f} "
+          f"(actor's part {float(actor_norm):.2f})")
 
 # %% [markdown]
-# The gradient norm is far above 0.5 (the value loss dominates at first); clipping rescales the
-# whole gradient to norm 0.5, so one huge minibatch cannot throw the networks far.
+# The gradient norm is far above 0.5, and almost all of it is the critic's (the value loss
+# dominates at first). `clip_grad_norm_` rescales the whole gradient, actor's part included, to
+# norm 0.5. With Adam a rescaling that hits every step alike changes little, since Adam divides
+# by a running RMS of the gradient; what the clip bounds is how much one unusually large
+# minibatch gradient can weigh in Adam's running averages.
 #
 # The same epoch, with the same shuffle, through the package's `pe.train.ppo_update` (the
 # function notebook 10 trains with) leaves the networks in the same state:
@@ -217,7 +226,9 @@ assert max_diff < 1e-5 and stats["first_ratio_max_dev"] == 0.0
 #   k3 = (ρ − 1) − log ρ (`pe.losses.approx_kl`, unbiased and never negative). Around 0.01 is typical;
 #   much larger means the updates are too big (learning rate, epochs).
 # * **clip fraction**: the share of samples whose ratio left [1 − ε, 1 + ε]
-#   (`pe.losses.clip_fraction`). Near 0 the clip never acts; above ~0.3 most samples are clipped.
+#   (`pe.losses.clip_fraction`; in cases 3 and 4 of notebook 05 the clip switches their gradient
+#   off). Near 0 the clip never acts; a fraction that keeps rising above ~0.2 says the policy moves
+#   further per update than ε allows (learning rate or epochs too large).
 # * **explained variance** of the returns by the critic, 1 − Var[R − V]/Var[R]
 #   (`pe.losses.explained_variance`): 1 is a perfect critic, 0 no better than a constant, < 0 worse.
 #
@@ -252,7 +263,7 @@ print("explained variance of the initial critic:", round(float(pe.losses.explain
 #
 # `pe.train.Trainer` runs all of this in a loop: rollout (T = 128, N = 8, gymnasium's vector
 # env on the CPU), GAE (γ = 0.99, λ = 0.95), then 4 epochs of 4 minibatches, with the learning
-# rate annealed to 0. 40 000 environment steps take about 10–20 s on a laptop CPU. The full
+# rate annealed to 0. 40 000 environment steps take a few seconds on one CPU core. The full
 # configuration is a frozen dataclass, every field documented:
 
 # %%
@@ -280,9 +291,9 @@ pe.plots.ppo_training(history)
 # %% [markdown]
 # Notice that the return climbs from about 20 (random) to several hundred in 40 000 steps, that the approximate
 # KL stays around 0.01 or below, and that the clip fraction and the KL fall towards 0 as the
-# learning rate is annealed. The critic's explained variance jumps around: the value of a CartPole
-# state depends on how long the episode has left before the 500-step limit, which the observation
-# does not show. Notebook 10 trains to a stable 500 on the GPU.
+# learning rate is annealed to 0. The critic's explained variance jumps around, mostly below 0.5,
+# in so short a run: its targets move with every improvement of the policy. Notebook 10 trains to
+# a stable 500 on the GPU.
 #
 # ## 7. Exercises
 #
@@ -324,6 +335,9 @@ def normalize_advantages(advantages):
 
 pe.exercises.normalize_advantages.check(normalize_advantages)
 
+# %% [markdown]
+# Stuck? Each call of `.hint()` shows the next hint of an exercise:
+
 # %%
 pe.exercises.normalize_advantages.hint()
 
@@ -332,7 +346,7 @@ pe.exercises.normalize_advantages.hint()
 #
 # * Actor and critic are separate MLPs (8.1), orthogonally initialised; the policy head starts
 #   at gain 0.01, so the first policy is almost uniform.
-# * A rollout gives (T, N) tensors; GAE gives Â, and R = Â + V_old (8.4) is the critic's target.
+# * A rollout gives (T, N) tensors; GAE gives Â, and R = Â + V_old is the critic's target.
 # * The loss (8.3) = clipped policy loss + c_V · value loss (8.2, clipped with a max if at all)
 #   − c_H · entropy; advantages are normalised per minibatch; the gradient norm is clipped.
 # * Epochs × shuffled minibatches reuse each sample several times; on the first minibatch the

@@ -70,14 +70,18 @@ assert theta_acc < 0 < x_acc
 # `pe.envs.TorchCartPole` follows gymnasium's vector-environment API with
 # `autoreset_mode=SAME_STEP`: when an episode ends, the same `step` call already restarts it, so
 # the returned observation is the **first of the next episode**. The real last observation is in
-# `info["final_obs"]`. That matters for truncation: a truncated episode did not end, and its TD
-# residual bootstraps from the value of that final observation,
+# `info["final_obs"]`. That matters for truncation: a truncated task did not end, it was cut off,
+# so its TD residual bootstraps from the value of that final observation:
 #
-# $$\delta_t = r_t + \gamma\,V(s^{\text{final}}_{t+1}) - V(s_t)\quad\text{if truncated},\qquad
-# \delta_t = r_t - V(s_t)\quad\text{if terminated}. \tag{10.2}$$
+# $$\delta_t = \begin{cases}
+# r_t + \gamma\,V(s_{t+1}) - V(s_t) & \text{inside an episode,}\\
+# r_t + \gamma\,V(s^{\text{final}}_{t+1}) - V(s_t) & \text{if step } t \text{ was truncated,}\\
+# r_t - V(s_t) & \text{if step } t \text{ terminated.}
+# \end{cases} \tag{10.2}$$
 #
-# Using the returned observation instead would bootstrap from a fresh start state, a classic silent
-# bug. Here one cart-pole is pushed right until the pole falls:
+# In both end cases the λ-sum of GAE (7.3) stops at step t: the next row belongs to another episode.
+# Using the returned observation instead of the final one would bootstrap from a fresh start state,
+# a classic silent bug. Here one cart-pole is pushed right until the pole falls:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -94,19 +98,47 @@ print(f"final observation: θ = {np.degrees(final_theta):.1f}°   returned obser
 assert abs(final_theta) > 12 * 2 * np.pi / 360 and float(obs.abs().max()) < 0.05
 
 # %% [markdown]
+# The 500-step limit is reported only through `truncated`. The single-episode training loop of the
+# CartPole blog among the source notes runs `while not terminated:` and never looks at `truncated`.
+# Once the policy is good, the limit passes unnoticed and the loop keeps stepping past 500, so its
+# episodes and its "returns" are no longer CartPole-v1's (with a perfect policy it never ends).
+# A hand-made balancing rule in gymnasium's own CartPole-v1 shows it:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import gymnasium as gym
+
+
+def balance_rule(s):  # push towards the side the pole leans to, with a little damping
+    return int(s[2] + 0.5 * s[3] + 0.01 * s[0] + 0.1 * s[1] > 0)
+
+
+real_env = gym.make("CartPole-v1")
+s, _ = real_env.reset(seed=0)
+steps, term, first_truncated = 0, False, None
+while not term and steps < 2000:  # the blog's loop, with a safety cap
+    s, _, term, trunc, _ = real_env.step(balance_rule(s))
+    steps += 1
+    if trunc and first_truncated is None:
+        first_truncated = steps
+print(f"truncated=True first at step {first_truncated}; `while not terminated` went on to step {steps}")
+assert first_truncated == 500 and steps > 500
+
+# %% [markdown]
+# Stop on `terminated or truncated`, and bootstrap the truncated end as (10.2) says.
+
+# %% [markdown]
 # ## 2. Checking against gymnasium, step by step
 #
 # A re-implementation is only worth something if it is checked against the reference. We step 16
 # torch cart-poles beside 16 gymnasium `CartPole-v1` environments from **identical states**: half
-# act at random, half follow a simple balancing rule so that some episodes reach the 500-step
+# act at random, half follow the balancing rule above so that some episodes reach the 500-step
 # limit. Whenever gymnasium resets an environment, its new state is copied into ours. The torch
 # side keeps its state in float64 here, like gymnasium; the training default is float32 (faster
 # on GPUs), which `tests/test_envs.py` checks too, starting every step from gymnasium's state.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import gymnasium as gym
-
 n_envs, n_steps = 16, 640
 rng = np.random.default_rng(0)
 gyms = [gym.make("CartPole-v1") for _ in range(n_envs)]
@@ -174,7 +206,8 @@ assert torch_rates[65536] > 10 * gym_rate
 #
 # $$L = -L^{\text{CLIP}} + c_V\,L^V - c_H\,H[\pi_\theta], \tag{10.3}$$
 #
-#    with per-minibatch advantage normalisation and gradient-norm clipping.
+#    with L^CLIP the clipped surrogate (5.2), L^V the value loss (8.2), per-minibatch advantage
+#    normalisation and gradient-norm clipping.
 #
 # The only Python loop in a rollout runs over the T time steps. Everything is set by a frozen
 # config whose fields each carry a docstring:
@@ -344,8 +377,9 @@ assert same
 bad = pe.train.Trainer(small.replace(lr=1e30, max_grad_norm=1e30, anneal_lr=False))
 try:
     bad.train(iterations=10, progress=False)
+    raise AssertionError("expected TrainingDivergedError")
 except pe.train.TrainingDivergedError as err:
-    print("stopped:", str(err).split(":")[0], "→", "not finite" in str(err))
+    print("stopped:", str(err).split(" (")[0])
 
 # %% [markdown]
 # ## 8. A GPU population

@@ -164,7 +164,7 @@ def controller_solution(beta, kl, target, n_steps, horizon):
 
 adaptive_kl_update = Exercise(
     name="adaptive_kl_update",
-    title="One update of the adaptive KL controller: β ← β·(1 + clip(KL/target − 1, ±0.2)·n/horizon) (9.5)",
+    title="One update of the adaptive KL controller: β ← β·(1 + clip(KL/target − 1, ±0.2)·n/horizon) (9.6)",
     reference=_controller_ref,
     cases=_controller_cases,
     solution_fn=controller_solution,

@@ -32,6 +32,8 @@ def test_notebook_is_committed_executed_with_the_course_shape(path):
     assert all(c.execution_count for c in code), "every code cell executed (build with tools/nb.py)"
     outputs = [o for c in code for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"], "no error outputs"
+    stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    assert "Warning" not in stderr and "Traceback" not in stderr, f"learners see a warning: {stderr[:300]}"
     assert any("image/png" in o.get("data", {}) for o in outputs), "at least one figure"
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "You will learn" in text or "you will learn" in text.lower()

@@ -47,7 +47,7 @@ assert torch.allclose(head @ head.T, 0.01**2 * torch.eye(2), atol=1e-7)
 hidden_w = agent.actor[2].weight  # (64, 64): √2 · orthogonal
 assert torch.allclose(hidden_w @ hidden_w.T, 2.0 * torch.eye(64), atol=1e-4)
 value_head = agent.critic[-1].weight  # (1, 64): a unit-norm row
-assert abs(float(value_head.norm()) - 1.0) < 1e-6
+assert abs(float(value_head.detach().norm()) - 1.0) < 1e-6
 with torch.no_grad():
     probs = torch.softmax(agent.logits(torch.randn(1000, 4)), -1)
 print("largest deviation of the initial π from uniform:", round(float((probs - 0.5).abs().max()), 4))

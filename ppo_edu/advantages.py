@@ -32,23 +32,13 @@ import torch
 
 from .validate import (
     as_bool_mask,
-    as_tensor,
-    check_finite,
+    as_float,
     check_ndim,
     check_same_shape,
     check_unit_interval,
 )
 
 Tensor = torch.Tensor
-
-
-def _float(name: str, x: Any, like: Tensor | None = None) -> Tensor:
-    t = as_tensor(name, x)
-    if not t.is_floating_point():
-        t = t.float()
-    if like is not None:
-        t = t.to(device=like.device, dtype=like.dtype)
-    return check_finite(name, t)
 
 
 def _flags(name: str, x: Any | None, like: Tensor) -> Tensor:
@@ -77,9 +67,9 @@ def td_residuals(
     Shapes:
         every tensor argument and the result: (T,) or (T, N).
     """
-    r = check_ndim("rewards", _float("rewards", rewards), (1, 2), "(T,) or (T, N)")
-    v = _float("values", values, r)
-    nv = _float("next_values", next_values, r)
+    r = check_ndim("rewards", as_float("rewards", rewards), (1, 2), "(T,) or (T, N)")
+    v = as_float("values", values, r)
+    nv = as_float("next_values", next_values, r)
     check_same_shape("rewards", r, values=v, next_values=nv)
     g = check_unit_interval("gamma", gamma)
     term = _flags("terminated", terminated, r)
@@ -142,8 +132,8 @@ def bootstrap_next_values(
     Shapes:
         values, truncated, final_values, result: (T,) or (T, N);  last_value: () or (N,).
     """
-    v = check_ndim("values", _float("values", values), (1, 2), "(T,) or (T, N)")
-    lv = _float("last_value", last_value, v)
+    v = check_ndim("values", as_float("values", values), (1, 2), "(T,) or (T, N)")
+    lv = as_float("last_value", last_value, v)
     if tuple(lv.shape) not in ((), tuple(v.shape[1:])):
         raise ValueError(f"last_value: expected shape () or {tuple(v.shape[1:])}, got {tuple(lv.shape)}")
     nxt = torch.cat([v[1:], lv.expand_as(v[:1])], dim=0)
@@ -154,7 +144,7 @@ def bootstrap_next_values(
         if bool(trunc.any()):
             raise ValueError("final_values: required where truncated is True (the value of the real final observation)")
         return nxt
-    fv = _float("final_values", final_values, v)
+    fv = as_float("final_values", final_values, v)
     check_same_shape("values", v, final_values=fv)
     return torch.where(trunc, fv, nxt)
 
@@ -168,7 +158,7 @@ def normalize(advantages: Any, eps: float = 1e-8) -> Tensor:
     Shapes:
         advantages, result: any shape with at least 2 entries.
     """
-    a = _float("advantages", advantages)
+    a = as_float("advantages", advantages)
     if a.numel() < 2:
         raise ValueError(f"advantages: expected at least 2 entries to normalise, got {a.numel()}")
     return (a - a.mean()) / (a.std() + eps)
@@ -217,7 +207,7 @@ def lambda_average(k_step: Any, lam: float) -> Tensor:
         k_step: (K, T) or (K, T, N);  result: (T,) or (T, N).
     """
     l = check_unit_interval("lam", lam)
-    a = check_ndim("k_step", _float("k_step", k_step), (2, 3), "(K, T) or (K, T, N)")
+    a = check_ndim("k_step", as_float("k_step", k_step), (2, 3), "(K, T) or (K, T, N)")
     K = a.shape[0]
     w = torch.tensor([(1 - l) * l ** (k - 1) for k in range(1, K)] + [l ** (K - 1)], dtype=a.dtype, device=a.device)
     return torch.einsum("k,k...->...", w, a)

@@ -19,16 +19,13 @@ from typing import Any
 
 import torch
 
-from .validate import as_tensor, check_finite, check_ndim, check_same_shape
+from .validate import as_float, check_ndim, check_same_shape
 
 Tensor = torch.Tensor
 
 
 def _t(name: str, x: Any) -> Tensor:
-    t = as_tensor(name, x)
-    if not t.is_floating_point():
-        t = t.to(torch.float64)
-    return check_finite(name, t)
+    return as_float(name, x, int_dtype=torch.float64)
 
 
 def _dist(name: str, p: Any) -> Tensor:

@@ -22,16 +22,9 @@ from typing import Any
 
 import torch
 
-from .validate import as_tensor, check_finite, check_positive, check_same_shape
+from .validate import as_float, check_positive, check_same_shape
 
 Tensor = torch.Tensor
-
-
-def _t(name: str, x: Any) -> Tensor:
-    t = as_tensor(name, x)
-    if not t.is_floating_point():
-        t = t.float()
-    return check_finite(name, t)
 
 
 def masked_mean(x: Tensor, mask: Any | None = None) -> Tensor:
@@ -42,7 +35,7 @@ def masked_mean(x: Tensor, mask: Any | None = None) -> Tensor:
     """
     if mask is None:
         return x.mean()
-    m = _t("mask", mask).to(x.device)
+    m = as_float("mask", mask).to(x.device)
     check_same_shape("x", x, mask=m)
     total = m.sum()
     if float(total) <= 0:
@@ -56,7 +49,7 @@ def ratio(logp_new: Any, logp_old: Any) -> Tensor:
     Shapes:
         logp_new, logp_old, result: any matching shape.
     """
-    new, old = _t("logp_new", logp_new), _t("logp_old", logp_old)
+    new, old = as_float("logp_new", logp_new), as_float("logp_old", logp_old)
     check_same_shape("logp_new", new, logp_old=old)
     return torch.exp(new - old.detach())
 
@@ -67,7 +60,7 @@ def clipped_surrogate(ratio: Any, advantages: Any, clip_eps: float) -> Tensor:
     Shapes:
         ratio, advantages, result: any matching shape.
     """
-    r, a = _t("ratio", ratio), _t("advantages", advantages)
+    r, a = as_float("ratio", ratio), as_float("advantages", advantages)
     check_same_shape("ratio", r, advantages=a)
     eps = check_positive("clip_eps", clip_eps)
     a = a.detach()
@@ -109,14 +102,14 @@ def value_loss(
     Shapes:
         values, returns, values_old, mask: any matching shape;  result: ().
     """
-    v, target = _t("values", values), _t("returns", returns).detach()
+    v, target = as_float("values", values), as_float("returns", returns).detach()
     check_same_shape("values", v, returns=target)
     err = (v - target) ** 2
     if clip_eps is not None:
         if values_old is None:
             raise ValueError("values_old: required when clip_eps is given (the clip is around the old values)")
         eps = check_positive("clip_eps", clip_eps)
-        old = _t("values_old", values_old).detach()
+        old = as_float("values_old", values_old).detach()
         check_same_shape("values", v, values_old=old)
         v_clip = old + torch.clamp(v - old, -eps, eps)
         err = torch.maximum(err, (v_clip - target) ** 2)
@@ -129,7 +122,7 @@ def categorical_entropy(logits: Any, mask: Any | None = None) -> Tensor:
     Shapes:
         logits: (..., A);  mask: (...);  result: ().
     """
-    z = _t("logits", logits)
+    z = as_float("logits", logits)
     if z.ndim < 1 or z.shape[-1] < 1:
         raise ValueError(f"logits: expected shape (..., A) with A >= 1, got {tuple(z.shape)}")
     logp = torch.log_softmax(z, dim=-1)
@@ -147,7 +140,7 @@ def approx_kl(logp_new: Any, logp_old: Any, estimator: str = "k3", mask: Any | N
     Shapes:
         logp_new, logp_old, mask: any matching shape;  result: ().
     """
-    new, old = _t("logp_new", logp_new), _t("logp_old", logp_old)
+    new, old = as_float("logp_new", logp_new), as_float("logp_old", logp_old)
     check_same_shape("logp_new", new, logp_old=old)
     log_rho = (new - old).detach()
     if estimator == "k1":
@@ -165,7 +158,7 @@ def clip_fraction(ratio: Any, clip_eps: float, mask: Any | None = None) -> Tenso
     Shapes:
         ratio, mask: any matching shape;  result: ().
     """
-    r = _t("ratio", ratio).detach()
+    r = as_float("ratio", ratio).detach()
     eps = check_positive("clip_eps", clip_eps)
     return masked_mean(((r - 1.0).abs() > eps).to(r.dtype), mask)
 
@@ -178,7 +171,7 @@ def explained_variance(predictions: Any, targets: Any) -> Tensor:
     Shapes:
         predictions, targets: any matching shape;  result: ().
     """
-    yhat, y = _t("predictions", predictions).detach(), _t("targets", targets).detach()
+    yhat, y = as_float("predictions", predictions).detach(), as_float("targets", targets).detach()
     check_same_shape("predictions", yhat, targets=y)
     var_y = y.var(unbiased=False)
     if float(var_y) == 0.0:
@@ -234,7 +227,7 @@ def categorical_kl(logits_p: Any, logits_q: Any) -> Tensor:
     Shapes:
         logits_p, logits_q: (..., A);  result: (...).
     """
-    zp, zq = _t("logits_p", logits_p), _t("logits_q", logits_q)
+    zp, zq = as_float("logits_p", logits_p), as_float("logits_q", logits_q)
     check_same_shape("logits_p", zp, logits_q=zq)
     if zp.ndim < 1:
         raise ValueError(f"logits_p: expected shape (..., A), got {tuple(zp.shape)}")
@@ -260,7 +253,7 @@ def kl_penalty_loss(
         logp_new, logp_old, advantages, kl, mask: any matching shape;  result: ().
     """
     rho = ratio(logp_new, logp_old)
-    a, d = _t("advantages", advantages).detach(), _t("kl", kl)
+    a, d = as_float("advantages", advantages).detach(), as_float("kl", kl)
     check_same_shape("logp_new", rho, advantages=a, kl=d)
     b = float(beta)
     if not b >= 0.0:

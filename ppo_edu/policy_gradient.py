@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from .validate import as_bool_mask, as_tensor, check_finite, check_ndim, check_same_shape, check_unit_interval
+from .validate import as_bool_mask, as_float, as_tensor, check_finite, check_ndim, check_same_shape, check_unit_interval
 
 Tensor = torch.Tensor
 
@@ -38,13 +38,6 @@ def _indices(name: str, x: Any, n: int) -> Tensor:
     if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
         raise ValueError(f"{name}: expected indices in [0, {n - 1}], got values in [{int(t.min())}, {int(t.max())}]")
     return t.long()
-
-
-def _float(name: str, x: Any, like: Tensor) -> Tensor:
-    t = as_tensor(name, x)
-    if not t.is_floating_point():
-        t = t.to(torch.float64)
-    return check_finite(name, t).to(like.dtype)
 
 
 def _episode_args(states: Any, actions: Any, mask: Any | None, theta: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -138,7 +131,7 @@ def reinforce_estimates(theta: Any, states: Any, actions: Any, weights: Any, mas
     """
     th = _theta(theta)
     s, a, m = _episode_args(states, actions, mask, th)
-    w = _float("weights", weights, th)
+    w = as_float("weights", weights, th, torch.float64)
     check_same_shape("states", s, weights=w)
     if s.ndim == 1:
         s, a, m, w = s[:, None], a[:, None], m[:, None], w[:, None]
@@ -172,7 +165,7 @@ def reinforce_loss(log_probs: Any, weights: Any, mask: Any | None = None) -> Ten
     """
     lp = check_finite("log_probs", as_tensor("log_probs", log_probs))
     check_ndim("log_probs", lp, (2,), "(T, N)")
-    w = _float("weights", weights, lp).detach()
+    w = as_float("weights", weights, lp, torch.float64).detach()
     check_same_shape("log_probs", lp, weights=w)
     m = torch.ones_like(lp, dtype=torch.bool) if mask is None else as_bool_mask("mask", mask, lp)
     check_same_shape("log_probs", lp, mask=m)
@@ -202,7 +195,7 @@ def optimal_constant_baseline(score_sums: Any, returns: Any) -> Tensor:
         score_sums: (N, ...) per-episode ∇log p_θ(τ_n);  returns: (N,);  result: ().
     """
     g = check_finite("score_sums", as_tensor("score_sums", score_sums))
-    R = _float("returns", returns, g)
+    R = as_float("returns", returns, g, torch.float64)
     check_ndim("returns", R, (1,), "(N,)")
     if g.ndim < 1 or g.shape[0] != R.shape[0]:
         raise ValueError(f"score_sums: expected shape (N, ...) with N = {R.shape[0]}, got {tuple(g.shape)}")
@@ -219,8 +212,8 @@ def baseline_variance_curve(score_sums: Any, returns: Any, baselines: Any) -> Te
         score_sums: (N, ...);  returns: (N,);  baselines: (K,);  result: (K,).
     """
     g = check_finite("score_sums", as_tensor("score_sums", score_sums))
-    R = _float("returns", returns, g)
-    b = check_ndim("baselines", _float("baselines", baselines, g), (1,), "(K,)")
+    R = as_float("returns", returns, g, torch.float64)
+    b = check_ndim("baselines", as_float("baselines", baselines, g, torch.float64), (1,), "(K,)")
     if g.ndim < 1 or g.shape[0] != R.shape[0] or R.ndim != 1:
         raise ValueError(f"returns: expected shape (N,) matching score_sums {tuple(g.shape)}, got {tuple(R.shape)}")
     return torch.stack([total_variance((R - bk).reshape(-1, *[1] * (g.ndim - 1)) * g) for bk in b])
@@ -235,7 +228,7 @@ def mc_gradient_errors(estimates: Any, exact: Any, sizes: Any) -> Tensor:
         estimates: (M, ...) with M ≥ 2·max(sizes);  exact: (...);  sizes: (K,);  result: (K,).
     """
     g = check_finite("estimates", as_tensor("estimates", estimates))
-    ex = _float("exact", exact, g)
+    ex = as_float("exact", exact, g, torch.float64)
     if tuple(ex.shape) != tuple(g.shape[1:]):
         raise ValueError(f"exact: expected shape {tuple(g.shape[1:])}, got {tuple(ex.shape)}")
     out = []

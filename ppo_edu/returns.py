@@ -19,8 +19,7 @@ import torch
 
 from .validate import (
     as_bool_mask,
-    as_tensor,
-    check_finite,
+    as_float,
     check_ndim,
     check_same_shape,
     check_unit_interval,
@@ -30,12 +29,10 @@ Tensor = torch.Tensor
 
 
 def _prepare_rewards(rewards: Any) -> Tensor:
-    r = check_ndim("rewards", as_tensor("rewards", rewards), (1, 2), "(T,) or (T, N)")
+    r = check_ndim("rewards", as_float("rewards", rewards), (1, 2), "(T,) or (T, N)")
     if r.shape[0] == 0:
         raise ValueError("rewards: expected at least one time step, got T = 0")
-    if not r.is_floating_point():
-        r = r.float()
-    return check_finite("rewards", r)
+    return r
 
 
 def discounted_returns(
@@ -63,7 +60,7 @@ def discounted_returns(
     check_same_shape("rewards", r, dones=done)
     running = torch.zeros_like(r[0])
     if last_value is not None:
-        lv = check_finite("last_value", as_tensor("last_value", last_value).to(r))
+        lv = as_float("last_value", last_value, like=r)
         if tuple(lv.shape) not in ((), tuple(r.shape[1:])):
             raise ValueError(f"last_value: expected shape () or {tuple(r.shape[1:])}, got {tuple(lv.shape)}")
         running = running + lv

@@ -35,24 +35,15 @@ import torch
 
 from . import advantages as _advantages
 from . import losses as _losses
-from .validate import as_bool_mask, as_tensor, check_finite, check_ndim, check_positive, check_same_shape
+from .validate import as_bool_mask, as_float, check_ndim, check_positive, check_same_shape
 
 Tensor = torch.Tensor
 
 KL_ESTIMATORS = ("k1", "abs", "k2", "k3")
 
 
-def _float(name: str, x: Any, like: Tensor | None = None) -> Tensor:
-    t = as_tensor(name, x)
-    if not t.is_floating_point():
-        t = t.float()
-    if like is not None:
-        t = t.to(device=like.device, dtype=like.dtype)
-    return check_finite(name, t)
-
-
 def _tokens_2d(name: str, x: Any) -> Tensor:
-    return check_ndim(name, _float(name, x), (2,), "(B, T)")
+    return check_ndim(name, as_float(name, x), (2,), "(B, T)")
 
 
 def _mask(mask: Any, like: Tensor, need_each_row: bool = True) -> Tensor:
@@ -88,8 +79,8 @@ def kl_per_token(logp: Any, logp_ref: Any, estimator: str = "k1") -> Tensor:
     Shapes:
         logp, logp_ref, result: any matching shape.
     """
-    lp = _float("logp", logp)
-    lr = _float("logp_ref", logp_ref, lp)
+    lp = as_float("logp", logp)
+    lr = as_float("logp_ref", logp_ref, lp)
     check_same_shape("logp", lp, logp_ref=lr)
     k1 = lp - lr
     if estimator == "k1":
@@ -155,10 +146,10 @@ def per_token_rewards(
         scores: (B,);  logp, logp_ref, mask, result: (B, T).
     """
     lp = _tokens_2d("logp", logp)
-    lr = _float("logp_ref", logp_ref, lp)
+    lr = as_float("logp_ref", logp_ref, lp)
     check_same_shape("logp", lp, logp_ref=lr)
     m = _mask(mask, lp)
-    s = check_ndim("scores", _float("scores", scores, lp), (1,), "(B,)")
+    s = check_ndim("scores", as_float("scores", scores, lp), (1,), "(B,)")
     if s.shape[0] != lp.shape[0]:
         raise ValueError(f"scores: expected one score per sequence, shape ({lp.shape[0]},), got {tuple(s.shape)}")
     b = _beta(beta)
@@ -177,8 +168,8 @@ def masked_mean(x: Any, mask: Any, dim: int | None = None) -> Tensor:
     Shapes:
         x, mask: (B, T) (any matching shape for ``dim=None``);  result: () or x without ``dim``.
     """
-    v = _float("x", x)
-    m = _float("mask", as_bool_mask("mask", mask, v).to(v.dtype))
+    v = as_float("x", x)
+    m = as_float("mask", as_bool_mask("mask", mask, v).to(v.dtype))
     check_same_shape("x", v, mask=m)
     if dim is None:
         return _losses.masked_mean(v, m)
@@ -194,7 +185,7 @@ def masked_var(x: Any, mask: Any, unbiased: bool = True) -> Tensor:
     Shapes:
         x, mask: any matching shape;  result: ().
     """
-    v = _float("x", x)
+    v = as_float("x", x)
     m = as_bool_mask("mask", mask, v).to(v.dtype)
     check_same_shape("x", v, mask=m)
     n = float(m.sum())
@@ -215,7 +206,7 @@ def masked_whiten(x: Any, mask: Any, shift_mean: bool = True, eps: float = 1e-8)
     Shapes:
         x, mask, result: any matching shape (at least 2 real entries).
     """
-    v = _float("x", x)
+    v = as_float("x", x)
     m = as_bool_mask("mask", mask, v)
     mean, var = _losses.masked_mean(v, m.to(v.dtype)), masked_var(v, m)
     out = (v - mean) * torch.rsqrt(var + check_positive("eps", eps))
@@ -237,7 +228,7 @@ def token_advantages(rewards: Any, values: Any, mask: Any, gamma: float = 1.0, l
     """
     r = _tokens_2d("rewards", rewards)
     m = _mask(mask, r)
-    v = _float("values", values, r)
+    v = as_float("values", values, r)
     check_same_shape("rewards", r, values=v)
     r, v = r * m, v.detach() * m
     last = torch.zeros_like(m)
@@ -256,7 +247,7 @@ class FixedKLController:
 
     def update(self, current_kl: float, n_steps: int) -> float:
         """Keep β; returns it."""
-        _float("current_kl", current_kl)
+        as_float("current_kl", current_kl)
         return self.value
 
     def __repr__(self) -> str:
@@ -280,7 +271,7 @@ class AdaptiveKLController:
 
     def update(self, current_kl: float, n_steps: int) -> float:
         """One step of eq. (9.6) after a batch of ``n_steps`` samples with mean KL ``current_kl``; returns β."""
-        kl = float(_float("current_kl", current_kl))
+        kl = float(as_float("current_kl", current_kl))
         if isinstance(n_steps, bool) or int(n_steps) != n_steps or n_steps < 1:
             raise ValueError(f"n_steps: expected a positive integer, got {n_steps!r}")
         error = min(max(kl / self.target - 1.0, -0.2), 0.2)
@@ -301,7 +292,7 @@ def bradley_terry_loss(score_chosen: Any, score_rejected: Any) -> Tensor:
     Shapes:
         score_chosen, score_rejected: (P,);  result: ().
     """
-    w = check_ndim("score_chosen", _float("score_chosen", score_chosen), (1,), "(P,)")
-    lo = _float("score_rejected", score_rejected, w)
+    w = check_ndim("score_chosen", as_float("score_chosen", score_chosen), (1,), "(P,)")
+    lo = as_float("score_rejected", score_rejected, w)
     check_same_shape("score_chosen", w, score_rejected=lo)
     return torch.nn.functional.softplus(lo - w).mean()

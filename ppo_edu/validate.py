@@ -27,6 +27,19 @@ def as_tensor(name: str, x: Any, dtype: torch.dtype | None = None) -> Tensor:
         raise ValueError(f"{name}: expected a tensor or array of numbers, got {type(x).__name__} ({exc})") from None
 
 
+def as_float(name: str, x: Any, like: Tensor | None = None, int_dtype: torch.dtype = torch.float32) -> Tensor:
+    """``x`` as a finite floating-point tensor: integers become ``int_dtype``; with ``like``, its device and dtype.
+
+    Raises if any entry is NaN or ±inf (checked after the cast, so an overflow is caught too).
+    """
+    t = as_tensor(name, x)
+    if not t.is_floating_point():
+        t = t.to(int_dtype)
+    if like is not None:
+        t = t.to(device=like.device, dtype=like.dtype)
+    return check_finite(name, t)
+
+
 def check_finite(name: str, x: Tensor) -> Tensor:
     """Raise if ``x`` holds NaN or ±inf."""
     if x.is_floating_point() and not bool(torch.isfinite(x).all()):

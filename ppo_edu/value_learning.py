@@ -18,7 +18,7 @@ visit, in time order); TD(0) updates online after each step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -62,6 +62,33 @@ def _start(v0: Any, n_states: int) -> Tensor:
     return check_finite("v0", v).clone().to(torch.float64)
 
 
+def _learn(
+    episodes: Sequence[Episode], n_states: int, alpha: float, gamma: float, v0: Any,
+    update: Callable[[list[float], list[int], Tensor, float, float], None],
+) -> Tensor:
+    """Run ``update(v, states, rewards, α, γ)`` over each episode in order; V after each episode, V_0 first."""
+    a, g = _check_alpha(alpha), check_unit_interval("gamma", gamma)
+    v = _start(v0, n_states).tolist()  # plain floats: tabular updates are scalar work
+    history = [list(v)]
+    for i, episode in enumerate(episodes):
+        states, rewards = _episode(i, episode, n_states)
+        update(v, states.tolist(), rewards, a, g)
+        history.append(list(v))
+    return torch.tensor(history, dtype=torch.float64)
+
+
+def _mc_update(v: list[float], states: list[int], rewards: Tensor, a: float, g: float) -> None:
+    targets = returns.discounted_returns(rewards, g)  # G_t, eq. (3.1)
+    for s, G in zip(states, targets.tolist(), strict=True):
+        v[s] += a * (G - v[s])
+
+
+def _td0_update(v: list[float], states: list[int], rewards: Tensor, a: float, g: float) -> None:
+    for t, (s, r) in enumerate(zip(states, rewards.tolist(), strict=True)):
+        v_next = v[states[t + 1]] if t + 1 < len(states) else 0.0  # terminal after the last step
+        v[s] += a * (r + g * v_next - v[s])
+
+
 def mc_prediction(
     episodes: Sequence[Episode], n_states: int, alpha: float, gamma: float = 1.0, v0: Any = 0.0
 ) -> Tensor:
@@ -72,16 +99,7 @@ def mc_prediction(
     Shapes:
         v0: () or (S,);  result: (n_episodes + 1, S), float64.
     """
-    a, g = _check_alpha(alpha), check_unit_interval("gamma", gamma)
-    v = _start(v0, n_states).tolist()  # plain floats: tabular updates are scalar work
-    history = [list(v)]
-    for i, episode in enumerate(episodes):
-        states, rewards = _episode(i, episode, n_states)
-        targets = returns.discounted_returns(rewards, g)  # G_t, eq. (3.1)
-        for s, G in zip(states.tolist(), targets.tolist(), strict=True):
-            v[s] += a * (G - v[s])
-        history.append(list(v))
-    return torch.tensor(history, dtype=torch.float64)
+    return _learn(episodes, n_states, alpha, gamma, v0, _mc_update)
 
 
 def td0_prediction(
@@ -94,17 +112,7 @@ def td0_prediction(
     Shapes:
         v0: () or (S,);  result: (n_episodes + 1, S), float64.
     """
-    a, g = _check_alpha(alpha), check_unit_interval("gamma", gamma)
-    v = _start(v0, n_states).tolist()  # plain floats: tabular updates are scalar work
-    history = [list(v)]
-    for i, episode in enumerate(episodes):
-        states, rewards = _episode(i, episode, n_states)
-        s_list, r_list = states.tolist(), rewards.tolist()
-        for t, (s, r) in enumerate(zip(s_list, r_list, strict=True)):
-            v_next = v[s_list[t + 1]] if t + 1 < len(s_list) else 0.0  # terminal after the last step
-            v[s] += a * (r + g * v_next - v[s])
-        history.append(list(v))
-    return torch.tensor(history, dtype=torch.float64)
+    return _learn(episodes, n_states, alpha, gamma, v0, _td0_update)
 
 
 def rms_error(estimates: Any, true_values: Any) -> Tensor:

@@ -42,6 +42,7 @@ def _check_env(args: argparse.Namespace) -> int:
     from .runtime import environment_report
 
     report = environment_report()
+    report["executable"] = sys.executable  # which Python: useful in a terminal, noise in a notebook
     width = max(map(len, report))
     for key, value in report.items():
         print(f"{key:<{width}}  {value}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-import sys
 from importlib import metadata
 
 import numpy as np
@@ -81,7 +80,6 @@ def environment_report() -> dict[str, str]:
     report["device"] = str(device)
     if device.type == "cuda":
         report["gpu"] = torch.cuda.get_device_name(device)
-    report["executable"] = sys.executable
     return report
 
 

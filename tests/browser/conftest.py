@@ -66,9 +66,13 @@ def _lab_settings(folder: Path) -> None:
         path.write_text(json.dumps(value))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
-    """JupyterLab started through ./course.sh (``.url``, ``.runtime``); stopped (its process group) at the end."""
+    """JupyterLab started through ./course.sh (``.url``, ``.runtime``); stopped (its process group) at the end.
+
+    Module scope, not session: the server, its kernels and Playwright's event loop must be gone
+    before the rest of the suite (nbval's kernels, nbclient) runs in this same process.
+    """
     if chromium_path() is None:
         _missing("Debian's chromium is not installed (apt-get install chromium, or set PPO_EDU_CHROMIUM)")
     try:
@@ -120,12 +124,12 @@ def lab_server(tmp_path_factory):
         shutil.copy(tmp / "lab.log", ARTIFACTS / "jupyterlab.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_url(lab_server):
     return lab_server.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(lab_url):
     from playwright.sync_api import sync_playwright
 

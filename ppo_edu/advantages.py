@@ -33,6 +33,7 @@ import torch
 from .validate import (
     as_bool_mask,
     as_float,
+    check_int,
     check_ndim,
     check_same_shape,
     check_unit_interval,
@@ -68,6 +69,8 @@ def td_residuals(
         every tensor argument and the result: (T,) or (T, N).
     """
     r = check_ndim("rewards", as_float("rewards", rewards), (1, 2), "(T,) or (T, N)")
+    if r.shape[0] == 0:
+        raise ValueError(f"rewards: expected at least one time step (T >= 1), got shape {tuple(r.shape)}")
     v = as_float("values", values, r)
     nv = as_float("next_values", next_values, r)
     check_same_shape("rewards", r, values=v, next_values=nv)
@@ -184,8 +187,7 @@ def k_step_advantages(
     Shapes:
         every tensor argument and the result: (T,) or (T, N).
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k: expected a positive integer number of steps, got {k!r}")
+    check_int("k", k)
     delta = td_residuals(rewards, values, next_values, terminated, gamma)
     done = _flags("terminated", terminated, delta) | _flags("truncated", truncated, delta)
     out = delta.clone()

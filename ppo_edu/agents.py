@@ -33,6 +33,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .validate import check_int
+
 Tensor = torch.Tensor
 
 HIDDEN_GAIN = math.sqrt(2.0)
@@ -41,9 +43,8 @@ VALUE_GAIN = 1.0
 
 
 def _check_sizes(obs_dim: int, n_actions: int, hidden: Sequence[int]) -> tuple[int, ...]:
-    for name, v in (("obs_dim", obs_dim), ("n_actions", n_actions)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+    check_int("obs_dim", obs_dim)
+    check_int("n_actions", n_actions)
     hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
     if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
         raise ValueError(f"hidden: expected a positive integer or a non-empty sequence of them, got {hidden!r}")
@@ -139,6 +140,24 @@ class ActorCritic(nn.Module, _Interface):
         """V(s): the critic's estimate. Shapes: (..., O) → (...)."""
         return self.critic(obs).squeeze(-1)
 
+    @torch.no_grad()
+    def hidden_activations(self, obs: Tensor) -> dict[str, Tensor]:
+        """The tanh outputs of every hidden layer, side by side, for the actor and the critic.
+
+        A unit with |h| near 1 is saturated: tanh'(·) = 1 − h² ≈ 0 passes almost no gradient.
+
+        Shapes: obs (..., O) → each entry (..., sum(hidden)).
+        """
+        out = {}
+        for name, net in (("actor", self.actor), ("critic", self.critic)):
+            x, hs = obs, []
+            for layer in net:
+                x = layer(x)
+                if isinstance(layer, nn.Tanh):
+                    hs.append(x)
+            out[name] = torch.cat(hs, dim=-1)
+        return out
+
     def clip_grad_norm_(self, max_norm: float) -> Tensor:
         """Rescale all gradients together so their global L2 norm is at most ``max_norm``; returns
         the norm before clipping, shape (1,) (one agent)."""
@@ -159,6 +178,14 @@ class _BatchedMLP(nn.Module):
                 nn.init.orthogonal_(w[p], gain=gain, generator=generator)
             self.weights.append(nn.Parameter(w.transpose(1, 2).contiguous()))  # (P, in, out)
             self.biases.append(nn.Parameter(torch.zeros(population, 1, b)))
+
+    def hidden(self, x: Tensor) -> Tensor:
+        """The tanh outputs of every hidden layer side by side: (P, B, in) → (P, B, sum(hidden))."""
+        hs = []
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
+            x = torch.tanh(torch.baddbmm(b, x, w))
+            hs.append(x)
+        return torch.cat(hs, dim=-1)
 
     def forward(self, x: Tensor) -> Tensor:
         last = len(self.weights) - 1
@@ -194,8 +221,7 @@ class PopulationActorCritic(nn.Module, _Interface):
     ):
         super().__init__()
         hidden = _check_sizes(obs_dim, n_actions, hidden)
-        if isinstance(population, bool) or not isinstance(population, int) or population < 1:
-            raise ValueError(f"population: expected a positive integer, got {population!r}")
+        check_int("population", population)
         self.population, self.obs_dim, self.n_actions, self.hidden = population, obs_dim, n_actions, hidden
         self.actor = _BatchedMLP(population, (obs_dim, *hidden, n_actions), POLICY_GAIN, generator)
         self.critic = _BatchedMLP(population, (obs_dim, *hidden, 1), VALUE_GAIN, generator)
@@ -212,6 +238,11 @@ class PopulationActorCritic(nn.Module, _Interface):
     def value(self, obs: Tensor) -> Tensor:
         """V(s) for every member. Shapes: (P, B, O) → (P, B)."""
         return self.critic(self._check(obs)).squeeze(-1)
+
+    @torch.no_grad()
+    def hidden_activations(self, obs: Tensor) -> dict[str, Tensor]:
+        """As :meth:`ActorCritic.hidden_activations`, per member. Shapes: (P, B, O) → each (P, B, sum(hidden))."""
+        return {"actor": self.actor.hidden(self._check(obs)), "critic": self.critic.hidden(self._check(obs))}
 
     def clip_grad_norm_(self, max_norm: float) -> Tensor:
         """Clip each member's gradient to global L2 norm ≤ ``max_norm`` separately.

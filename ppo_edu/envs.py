@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .validate import check_int, values_checked
+
 Tensor = torch.Tensor
 
 GRAVITY = 9.8
@@ -47,12 +49,6 @@ X_THRESHOLD = 2.4
 MAX_EPISODE_STEPS = 500
 OBS_DIM = 4
 N_ACTIONS = 2
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
 
 
 def cartpole_dynamics(state: Tensor, action: Tensor) -> Tensor:
@@ -114,8 +110,8 @@ class TorchCartPole:
         max_episode_steps: int = MAX_EPISODE_STEPS,
         seed: int | None = None,
     ):
-        self.num_envs = _check_count("num_envs", num_envs)
-        self.max_episode_steps = _check_count("max_episode_steps", max_episode_steps)
+        self.num_envs = check_int("num_envs", num_envs)
+        self.max_episode_steps = check_int("max_episode_steps", max_episode_steps)
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype: expected torch.float32 or torch.float64, got {dtype!r}")
         self.device, self.dtype = torch.device(device), dtype
@@ -165,6 +161,11 @@ class TorchCartPole:
         a = torch.as_tensor(actions, device=self.device)
         if tuple(a.shape) != (self.num_envs,):
             raise ValueError(f"actions: expected shape ({self.num_envs},), got {tuple(a.shape)}")
+        if a.dtype == torch.bool or a.is_floating_point() or a.is_complex():
+            raise ValueError(f"actions: expected integers 0 (push left) or 1 (push right), got dtype {a.dtype}")
+        if values_checked() and not bool(((a == 0) | (a == 1)).all()):  # the trainer's own actions skip this sync
+            bad = a[(a != 0) & (a != 1)][:3].tolist()
+            raise ValueError(f"actions: expected 0 (push left) or 1 (push right), got values such as {bad}")
         state = cartpole_dynamics(self.state, a)
         terminated = is_terminated(state)  # |x| > 2.4 ⟺ x < −2.4 or x > 2.4 exactly (abs is exact)
         self.steps += 1
@@ -211,7 +212,7 @@ class GymVectorCartPole:
         import gymnasium as gym
         from gymnasium.vector import AutoresetMode
 
-        self.num_envs = _check_count("num_envs", num_envs)
+        self.num_envs = check_int("num_envs", num_envs)
         self.device = torch.device(device)
         self.env = gym.make_vec(
             "CartPole-v1",

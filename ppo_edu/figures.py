@@ -18,7 +18,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from . import plots  # noqa: E402
+from . import plots, train  # noqa: E402
 
 RECIPES: dict[str, Callable[[], Figure]] = {}
 _PNG_METADATA = {"Software": None}
@@ -262,22 +262,10 @@ def _gae_bias_variance() -> Figure:
 
 @recipe("08_ppo_training")
 def _ppo_training() -> Figure:
-    """Notebook 08's short CartPole run (40 000 steps on gymnasium's vector env, CPU, a few seconds)."""
-    from . import train
-
-    cfg = train.PPOConfig(total_steps=40_000, num_envs=8, num_steps=128, epochs=4, num_minibatches=4, lr=2.5e-3,
-                          env_backend="gymnasium", device="cpu", seed=0)
-    trainer = train.Trainer(cfg)
+    """Notebook 08's short CartPole run (:data:`ppo_edu.train.NOTEBOOK_08`, a few seconds on the CPU)."""
+    trainer = train.Trainer(train.NOTEBOOK_08)
     trainer.train(progress=False)
-    hist = trainer.history
-    return plots.ppo_training({
-        "return": [float(s.episode_return[0]) for s in hist],
-        "approx_kl": [s.diagnostics["approx_kl_k3"] for s in hist],
-        "clip_fraction": [s.diagnostics["clip_fraction"] for s in hist],
-        "explained_variance": [s.diagnostics["explained_variance"] for s in hist],
-    })
-
-
+    return plots.ppo_training(trainer.metrics())
 
 
 # --- 09 --------------------------------------------------------------------------------------
@@ -357,11 +345,9 @@ _CARTPOLE_RUN: dict = {}
 
 
 def _cartpole_run():
-    """One small seeded CPU run (3 seeds at once), shared by the notebook-10 figures."""
+    """Notebook 10's population run (:data:`ppo_edu.train.NOTEBOOK_10` on the CPU), shared by its figures."""
     if not _CARTPOLE_RUN:
-        from . import train
-
-        trainer = train.Trainer(train.PPOConfig(total_steps=60_000, population=3, seed=0, device="cpu"))
+        trainer = train.Trainer(train.NOTEBOOK_10.replace(device="cpu"))
         trainer.train(progress=False)
         _CARTPOLE_RUN["trainer"] = trainer
     return _CARTPOLE_RUN["trainer"]
@@ -375,8 +361,6 @@ def _learning_curves() -> Figure:
 
 @recipe("10_pole_filmstrip")
 def _pole_filmstrip() -> Figure:
-    from . import train
-
     trainer = _cartpole_run()
     best = int(train.evaluate(trainer.agent, episodes=10).mean(1).argmax())
     return plots.cartpole_filmstrip(train.rollout_states(trainer.agent.member(best), seed=0))

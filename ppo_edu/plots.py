@@ -293,20 +293,41 @@ def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], 
     return _done(fig)
 
 
-def ppo_training(history: dict[str, Sequence[float]]) -> Figure:
-    """Episode return and the update's diagnostics (approx. KL, clip fraction, explained variance) per iteration."""
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), layout="constrained")
-    it = np.arange(1, len(history["return"]) + 1)
-    panels = (("return", "mean episode return", COLORS["pos"]), ("approx_kl", "approx. KL (k3)", COLORS["neg"]),
-              ("clip_fraction", "clip fraction", COLORS["clip"]),
-              ("explained_variance", "explained variance", COLORS["accent"]))
-    for ax, (key, label, color) in zip(axes, panels, strict=True):
-        ax.plot(it, np.asarray(history[key], dtype=float), marker="o", ms=3, color=color)
-        ax.set(xlabel="iteration", title=label)
-    axes[0].set_ylabel("value")
+#: The panels of :func:`ppo_training`: (title, [(metric key, line label)], what healthy looks like).
+PPO_PANELS = (
+    ("mean episode return", [("return", None)], None),
+    ("approx. KL(π_old ‖ π_θ)", [("approx_kl_k3", "k3"), ("approx_kl_k1", "k1")], "≈ 0.01 or below"),
+    ("clip fraction", [("clip_fraction", None)], "a few % to ~0.2"),
+    ("entropy of π (nats)", [("entropy", None)], "falls slowly from ln 2"),
+    ("explained variance", [("explained_variance", None)], "towards 1; NaN when R is constant"),
+    ("spread over the batch", [("return_std", "std of targets R"), ("value_std", "std of V")], "std V ≈ std R"),
+    ("saturated tanh units (|h| > 0.99)", [("critic_saturation", "critic"), ("actor_saturation", "actor")], "≈ 0"),
+    ("gradient norm before clipping", [("grad_norm", None)], None),
+)
+
+
+def ppo_training(history: dict[str, Sequence[float]], title: str | None = None) -> Figure:
+    """The diagnostics panel of a PPO run: return and every signal of :data:`PPO_PANELS`, per iteration.
+
+    ``history`` maps metric keys (``pe.train.Trainer.metrics()``) to one value per iteration; a
+    (P, K) return array is drawn as its member mean. Missing keys leave their panel empty.
+    """
+    fig, axes = plt.subplots(2, 4, figsize=(14, 5.6), layout="constrained")
+    palette = (COLORS["pos"], COLORS["neg"])
+    for ax, (name, lines, healthy) in zip(axes.flat, PPO_PANELS, strict=True):
+        for (key, label), color in zip(lines, palette, strict=False):
+            if key not in history:
+                continue
+            y = np.asarray(history[key], dtype=float)
+            y = np.nanmean(y, axis=0) if y.ndim == 2 else y
+            ax.plot(np.arange(1, len(y) + 1), y, marker="o", ms=2.5, lw=1.2, color=color, label=label)
+        ax.set_title(name if healthy is None else f"{name}\nhealthy: {healthy}", fontsize=9.5)
+        ax.set_xlabel("iteration", fontsize=8.5)
+        if any(label for _, label in lines):
+            ax.legend(fontsize=7.5, loc="best")
+    if title:
+        fig.suptitle(title)
     return _done(fig)
-
-
 
 
 # --- 09 PPO for language models --------------------------------------------------------------

@@ -10,6 +10,8 @@ from importlib import metadata
 import numpy as np
 import torch
 
+from .validate import check_int
+
 _KNOWN_DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
@@ -20,9 +22,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
     matters on the GPU; on the CPU the course's code is already deterministic for a seed.
     Returns a CPU ``torch.Generator`` seeded the same way, for code that wants its own stream.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    seed = int(seed)
+    seed = check_int("seed", seed, minimum=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

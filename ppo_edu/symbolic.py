@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .validate import check_int
+
 
 # --- 01–04 policy gradient, baseline, advantage, importance sampling -------------------------
 def _softmax_symbols(n_actions: int) -> tuple[tuple[sp.Symbol, ...], list[sp.Expr]]:
-    if isinstance(n_actions, bool) or not isinstance(n_actions, int) or n_actions < 2:
-        raise ValueError(f"n_actions: expected an integer >= 2, got {n_actions!r}")
+    check_int("n_actions", n_actions, minimum=2)
     theta = sp.symbols(f"theta_0:{n_actions}", real=True)
     z = sum(sp.exp(t) for t in theta)
     return theta, [sp.exp(t) / z for t in theta]
@@ -127,8 +128,7 @@ def gae_identity(horizon: int = 6) -> tuple[sp.Expr, sp.Expr, bool]:
 
     Returns (left side, right side, whether sympy finds their difference is 0).
     """
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-        raise ValueError(f"horizon: expected a positive integer, got {horizon!r}")
+    check_int("horizon", horizon)
     gamma, lam = sp.symbols("gamma lambda", positive=True)
     delta = sp.symbols(f"delta_0:{horizon}")
     k_step = [sum(gamma**l * delta[l] for l in range(k)) for k in range(1, horizon + 1)]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,36 @@ from . import losses
 from .agents import ActorCritic, PopulationActorCritic
 from .envs import N_ACTIONS, OBS_DIM, GymVectorCartPole, TorchCartPole, make_cartpole
 from .runtime import get_device
+from .validate import check_int, check_nonnegative, check_positive, check_unit_interval, trusted
 
 Tensor = torch.Tensor
 
 
 class TrainingDivergedError(FloatingPointError):
     """A loss or a network output became NaN or infinite: training stops instead of going on silently."""
+
+
+def _optional(rule: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    return lambda name, v: v if v is None else rule(name, v)
+
+
+def _one_of(*allowed: Any) -> Callable[[str, Any], Any]:
+    def rule(name: str, v: Any) -> Any:
+        if v not in allowed:
+            raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {v!r}")
+        return v
+
+    return rule
+
+
+#: The deliberate bugs of notebook 11's debugging lab, each a classic of PPO code found in the wild.
+BUGS: dict[str, str] = {
+    "logp_old_recomputed": "log π_old is recomputed from the current network inside the update, so ρ ≡ 1",
+    "wrong_action": "the ratio uses the log-probability of another sample's action (an off-by-one in the batch)",
+    "value_loss_sign": "the value loss enters the total loss with a minus sign (the critic ascends its error)",
+    "entropy_sign": "the entropy term has the wrong sign (the bonus becomes a penalty on exploration)",
+    "truncation_as_termination": "a time-limit truncation is treated as a termination (no bootstrap at step 500)",
+}
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,12 @@ class PPOConfig:
     """Largest allowed global L2 norm of each member's gradient."""
     norm_adv: bool = True
     """Whiten the advantages inside each minibatch."""
+    reward_scale: float = 1.0
+    """Rewards are multiplied by this before GAE, so that the critic's targets are of order 1
+    (CartPole's +1 per step gives returns up to 1/(1 − γ) = 100 otherwise); episode returns are reported unscaled."""
+    target_kl: float | None = None
+    """KL early stopping: no further epoch once an epoch's mean approx KL (k3) exceeds this; None = off.
+    As CleanRL's ``target_kl`` (Spinning Up stops at 1.5 × its target, and checks after every step)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer widths of both the actor and the critic MLPs."""
     population: int = 1
@@ -93,33 +123,17 @@ class PPOConfig:
     """"auto" (cuda if present, else cpu), "cpu", "cuda", ..."""
     env_backend: str = "torch"
     """"torch" (batched :class:`~ppo_edu.envs.TorchCartPole` on the device) or "gymnasium" (CPU vector env)."""
+    bug: str | None = None
+    """A deliberate bug from :data:`BUGS`, for notebook 11's debugging lab; None in every real run."""
 
     def __post_init__(self):
-        for name in ("total_steps", "num_envs", "num_steps", "epochs", "num_minibatches", "population"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed: expected a non-negative integer, got {self.seed!r}")
-        for name in ("gamma", "lam"):
-            v = getattr(self, name)
-            if not 0.0 <= float(v) <= 1.0:
-                raise ValueError(f"{name}: expected a number in [0, 1], got {v!r}")
-        for name in ("lr", "clip_eps", "max_grad_norm"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name}: expected a number > 0, got {getattr(self, name)!r}")
-        if self.clip_value is not None and not float(self.clip_value) > 0:
-            raise ValueError(f"clip_value: expected None or a number > 0, got {self.clip_value!r}")
-        for name in ("vf_coef", "ent_coef"):
-            if not float(getattr(self, name)) >= 0:
-                raise ValueError(f"{name}: expected a number >= 0, got {getattr(self, name)!r}")
-        if (self.num_envs * self.num_steps) % self.num_minibatches:
+        for name, rule in _CONFIG_RULES.items():
+            rule(name, getattr(self, name))
+        if self.batch_size % self.num_minibatches:
             raise ValueError(
                 f"num_minibatches: expected a divisor of the batch size num_envs*num_steps = "
-                f"{self.num_envs * self.num_steps}, got {self.num_minibatches}"
+                f"{self.batch_size}, got {self.num_minibatches}"
             )
-        if self.env_backend not in ("torch", "gymnasium"):
-            raise ValueError(f"env_backend: expected 'torch' or 'gymnasium', got {self.env_backend!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
 
     @property
@@ -135,6 +149,32 @@ class PPOConfig:
     def replace(self, **changes: Any) -> PPOConfig:
         """A copy with some fields changed (the config itself is frozen)."""
         return dataclasses.replace(self, **changes)
+
+
+#: How each field of :class:`PPOConfig` is validated (each rule raises a ValueError naming the field).
+_CONFIG_RULES: dict[str, Callable[[str, Any], Any]] = {
+    **dict.fromkeys(("total_steps", "num_envs", "num_steps", "epochs", "num_minibatches", "population"), check_int),
+    "seed": lambda name, v: check_int(name, v, minimum=0),
+    "gamma": check_unit_interval,
+    "lam": check_unit_interval,
+    **dict.fromkeys(("lr", "clip_eps", "max_grad_norm", "reward_scale"), check_positive),
+    **dict.fromkeys(("clip_value", "target_kl"), _optional(check_positive)),
+    **dict.fromkeys(("vf_coef", "ent_coef"), check_nonnegative),
+    "env_backend": _one_of("torch", "gymnasium"),
+    "bug": _one_of(None, *BUGS),
+}
+
+
+# Named runs: a notebook and the figure recipe that draws it train the same config.
+
+NOTEBOOK_08 = PPOConfig(
+    total_steps=40_000, num_envs=8, num_steps=128, epochs=4, num_minibatches=4, lr=2.5e-3, reward_scale=0.1,
+    env_backend="gymnasium", device="cpu", seed=0,
+)  # fmt: skip
+"""Notebook 08's CartPole run: gymnasium's vector env on the CPU, a few seconds (figures/08_*.png)."""
+
+NOTEBOOK_10 = PPOConfig(total_steps=100_000, population=4, seed=0)
+"""Notebook 10's population run, the course defaults with 4 seeds at once (figures/10_*.png)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,117 +284,165 @@ def normalize_per_member(a: Tensor, eps: float = 1e-8) -> Tensor:
 def explained_variance_per_member(values: Tensor, returns: Tensor) -> Tensor:
     """1 − Var[R − V] / Var[R] for each member (row), as :func:`ppo_edu.losses.explained_variance`.
 
+    NaN for a member whose targets do not vary (Var[R] = 0: nothing to explain).
+
     Shapes: (P, B) → (P,).
     """
     var_y = returns.var(1, unbiased=False)
-    return 1.0 - (returns - values).var(1, unbiased=False) / var_y
+    ev = 1.0 - (returns - values).var(1, unbiased=False) / var_y
+    return torch.where(var_y > 0, ev, torch.nan)
 
 
-def _check_finite_outputs(where: str, **tensors: Tensor) -> None:
-    for name, t in tensors.items():
-        if not bool(torch.isfinite(t).all()):
-            raise TrainingDivergedError(
-                f"{where}: {name} is not finite ({int(torch.isnan(t).sum())} NaN, {int(torch.isinf(t).sum())} inf). "
-                "Training stopped; usual causes: a learning rate that is too high, or NaN in the inputs."
-            )
+def minibatches(batch: Batch, num_minibatches: int, generator: torch.Generator | None = None) -> Iterator[Batch]:
+    """One epoch: each member's B samples in a fresh random order, cut into ``num_minibatches`` parts.
+
+    Shapes: fields of ``batch`` (P, B, ...) → fields of each minibatch (P, M, ...), M = B / num_minibatches.
+    """
+    p, b = batch.actions.shape
+    m = b // num_minibatches
+    order = torch.argsort(torch.rand(p, b, generator=generator, device=batch.obs.device), dim=1)
+    for k in range(num_minibatches):
+        idx = order[:, k * m : (k + 1) * m]
+        yield Batch(*(_rows(getattr(batch, f.name), idx) for f in dataclasses.fields(Batch)))
+
+
+def _rows(x: Tensor, idx: Tensor) -> Tensor:
+    """x[p, idx[p]] for every member p. Shapes: x (P, B, ...), idx (P, M) → (P, M, ...)."""
+    return x.gather(1, idx.view(*idx.shape, *[1] * (x.ndim - 2)).expand(*idx.shape, *x.shape[2:]))
+
+
+def ppo_loss(agent: ActorCritic | PopulationActorCritic, mb: Batch, cfg: PPOConfig) -> tuple[Tensor, dict[str, Tensor]]:
+    """The PPO loss (10.3) of one minibatch, summed over members, and its statistics (no host sync).
+
+    Shapes: fields of ``mb`` (P, M, ...);  loss ();  every statistic ().
+    """
+    logits, newvalue = agent.logits(mb.obs), agent.value(mb.obs)
+    actions = mb.actions.roll(1, dims=1) if cfg.bug == "wrong_action" else mb.actions  # lab bug
+    newlogprob = torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    oldlogprob = newlogprob.detach() if cfg.bug == "logp_old_recomputed" else mb.logp  # lab bug
+    mb_advantages = normalize_per_member(mb.advantages) if cfg.norm_adv else mb.advantages
+    pg_loss = losses.clipped_surrogate_loss(newlogprob, oldlogprob, mb_advantages, cfg.clip_eps)  # −L^CLIP (5.2)
+    v_loss = losses.value_loss(newvalue, mb.returns, mb.values, cfg.clip_value)  # (8.2)
+    entropy_loss = losses.categorical_entropy(logits)
+    v_sign, ent_sign = (-1 if cfg.bug == "value_loss_sign" else 1), (-1 if cfg.bug == "entropy_sign" else 1)  # lab bugs
+    loss = pg_loss - ent_sign * cfg.ent_coef * entropy_loss + v_sign * cfg.vf_coef * v_loss  # (10.3), per member
+    with torch.no_grad():
+        ratio = torch.exp(newlogprob - oldlogprob)
+        stats = {
+            "policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy_loss,
+            "approx_kl_k1": losses.approx_kl(newlogprob, oldlogprob, "k1"),
+            "approx_kl_k3": losses.approx_kl(newlogprob, oldlogprob, "k3"),
+            "clip_fraction": losses.clip_fraction(ratio, cfg.clip_eps),
+            "max_ratio_dev": (ratio - 1.0).abs().max(),
+            "finite": torch.stack([logits.isfinite().all(), newvalue.isfinite().all(), loss.isfinite()]),
+        }  # fmt: skip
+    return loss * logits.shape[0], stats  # Σ over members of each member's mean loss
 
 
 def ppo_update(
     agent: ActorCritic | PopulationActorCritic,
     optimizer: torch.optim.Optimizer,
     batch: Batch,
-    *,
-    epochs: int = 4,
-    num_minibatches: int = 4,
-    clip_eps: float = 0.2,
-    clip_value: float | None = None,
-    vf_coef: float = 0.5,
-    ent_coef: float = 0.0,
-    max_grad_norm: float | None = 0.5,
-    norm_adv: bool = True,
+    cfg: PPOConfig,
     generator: torch.Generator | None = None,
 ) -> dict[str, float]:
-    """Epochs of minibatch gradient steps on the PPO loss (10.3); returns diagnostics.
+    """``cfg.epochs`` passes of minibatch gradient steps on the PPO loss (10.3); returns diagnostics.
 
-    Every epoch shuffles each member's B samples and splits them into ``num_minibatches``
-    minibatches of M = B / num_minibatches. Per minibatch: advantages whitened (if
-    ``norm_adv``), L = −L^CLIP + c_V L^V − c_H H, backward, gradient-norm clip, optimizer step.
-
-    Diagnostics (means over the last epoch's minibatches and the members):
-    ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl_k1``, ``approx_kl_k3``,
-    ``clip_fraction``, ``grad_norm``; ``explained_variance`` of the batch's old values;
-    ``first_ratio_max_dev`` = max |ρ − 1| on the very first minibatch, which is exactly 0
-    because nothing has changed the policy yet (a check that log π_old is right).
-
-    Raises :class:`TrainingDivergedError` as soon as an output or a loss is NaN/inf.
+    Each epoch shuffles every member's samples (:func:`minibatches`); each minibatch takes one
+    step on :func:`ppo_loss` with the gradient's norm clipped per member. With ``cfg.target_kl``
+    the epochs stop early once an epoch's mean approx KL exceeds it. See :func:`update_diagnostics`
+    for what comes back; NaN or inf anywhere raises :class:`TrainingDivergedError`.
 
     Shapes: see :class:`Batch`.
     """
-    for name, v in (("epochs", epochs), ("num_minibatches", num_minibatches)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
-    single = not isinstance(agent, PopulationActorCritic)
-    if single:  # treat one agent as a population of one
+    batch = _population_batch(agent, batch, cfg.num_minibatches)
+    log: list[list[dict[str, Tensor]]] = []
+    with trusted():  # no per-call NaN scans (host syncs): update_diagnostics checks everything once
+        for _epoch in range(cfg.epochs):
+            log.append([])
+            for mb in minibatches(batch, cfg.num_minibatches, generator):
+                loss, stats = ppo_loss(agent, mb, cfg)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                stats["grad_norm"] = agent.clip_grad_norm_(cfg.max_grad_norm).mean()
+                optimizer.step()
+                log[-1].append(stats)
+            if cfg.target_kl is not None and _epoch_mean(log[-1], "approx_kl_k3") > cfg.target_kl:
+                break  # KL early stopping (one host sync per epoch)
+    return update_diagnostics(agent, batch, log)
+
+
+def _epoch_mean(epoch: list[dict[str, Tensor]], key: str) -> float:
+    return float(torch.stack([s[key] for s in epoch]).mean())
+
+
+def _population_batch(agent: ActorCritic | PopulationActorCritic, batch: Batch, num_minibatches: int) -> Batch:
+    """The batch with a leading member axis (P = 1 for a single agent), its shapes checked."""
+    if not isinstance(agent, PopulationActorCritic):  # one agent is a population of one
         batch = Batch(*(getattr(batch, f.name).unsqueeze(0) for f in dataclasses.fields(Batch)))
     p, b = batch.actions.shape
-    if batch.obs.shape[:2] != (p, b) or any(
-        getattr(batch, n).shape != (p, b) for n in ("logp", "advantages", "returns", "values")
-    ):
+    rest = ("logp", "advantages", "returns", "values")
+    if batch.obs.shape[:2] != (p, b) or any(getattr(batch, n).shape != (p, b) for n in rest):
         raise ValueError(
             "batch: expected obs (P, B, O) and actions, logp, advantages, returns, values (P, B); got "
             + ", ".join(f"{f.name} {tuple(getattr(batch, f.name).shape)}" for f in dataclasses.fields(Batch))
         )
     if b % num_minibatches:
         raise ValueError(f"num_minibatches: expected a divisor of the batch size {b}, got {num_minibatches}")
-    m = b // num_minibatches
-    dev = batch.obs.device
-    stats: dict[str, Tensor] = {}
-    first_dev = None
-    names = ("policy_loss", "value_loss", "entropy", "approx_kl_k1", "approx_kl_k3", "clip_fraction", "grad_norm")
-    sums = dict.fromkeys(names, 0.0)
-    for epoch in range(epochs):
-        perm = torch.argsort(torch.rand(p, b, generator=generator, device=dev), dim=1)
-        for k in range(num_minibatches):
-            idx = perm[:, k * m : (k + 1) * m]
-            obs = batch.obs.gather(1, idx.unsqueeze(-1).expand(-1, -1, batch.obs.shape[-1]))
-            actions, logp_old, adv, ret, v_old = (
-                getattr(batch, n).gather(1, idx) for n in ("actions", "logp", "advantages", "returns", "values")
-            )
-            logits = agent.logits(obs)
-            values = agent.value(obs)
-            where = f"ppo_update epoch {epoch} minibatch {k}"
-            _check_finite_outputs(where, logits=logits, values=values)
-            logp_all = torch.log_softmax(logits, dim=-1)
-            logp = logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-            if norm_adv:
-                adv = normalize_per_member(adv)
-            pg = losses.clipped_surrogate_loss(logp, logp_old, adv, clip_eps)
-            vl = losses.value_loss(values, ret, v_old, clip_value)
-            ent = losses.categorical_entropy(logits)
-            loss = (pg + vf_coef * vl - ent_coef * ent) * p  # = Σ_members of each member's mean loss
-            _check_finite_outputs(where, loss=loss)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            gnorm = agent.clip_grad_norm_(max_grad_norm) if max_grad_norm is not None else torch.zeros(p, device=dev)
-            optimizer.step()
-            with torch.no_grad():
-                if first_dev is None:  # before any step: π_θ = π_old, so ρ = 1 exactly
-                    first_dev = (torch.exp(logp - logp_old) - 1.0).abs().max()
-                if epoch == epochs - 1:  # diagnostics of the last epoch (where the policy moved most)
-                    rho = torch.exp(logp - logp_old)
-                    for key, val in (
-                        ("policy_loss", pg), ("value_loss", vl), ("entropy", ent),
-                        ("approx_kl_k1", losses.approx_kl(logp, logp_old, "k1")),
-                        ("approx_kl_k3", losses.approx_kl(logp, logp_old, "k3")),
-                        ("clip_fraction", losses.clip_fraction(rho, clip_eps)),
-                        ("grad_norm", gnorm.mean()),
-                    ):  # fmt: skip
-                        sums[key] = sums[key] + val.detach()
-    stats = {key: v / num_minibatches for key, v in sums.items()}
-    out = {key: float(v) for key, v in stats.items()}
-    out["explained_variance"] = float(explained_variance_per_member(batch.values, batch.returns).nanmean())
-    out["first_ratio_max_dev"] = float(first_dev)
-    return out
+    return batch
+
+
+DIAGNOSTICS: dict[str, str] = {
+    "policy_loss": "−L^CLIP of the minibatch (5.2)",
+    "value_loss": "½(V − R)² of the minibatch (8.2)",
+    "entropy": "mean entropy of π_θ(·|s), in nats (ln 2 = 0.693 is a coin flip)",
+    "approx_kl_k1": "KL(π_old ‖ π_θ) estimated by k1 = −log ρ (unbiased, single samples can be < 0)",
+    "approx_kl_k3": "KL(π_old ‖ π_θ) estimated by k3 = (ρ − 1) − log ρ (unbiased, never < 0)",
+    "clip_fraction": "share of samples with |ρ − 1| > ε",
+    "grad_norm": "global gradient norm before clipping",
+    "explained_variance": "1 − Var[R − V_old]/Var[R] over the batch; NaN when the targets do not vary",
+    "value_std": "standard deviation of V_old over the batch",
+    "return_std": "standard deviation of the return targets R over the batch",
+    "actor_saturation": "share of the actor's hidden tanh units with |h| > 0.99 on the batch",
+    "critic_saturation": "share of the critic's hidden tanh units with |h| > 0.99 on the batch",
+    "first_ratio_max_dev": "max |ρ − 1| on the first minibatch: exactly 0 when log π_old is right",
+    "epochs_done": "epochs run (fewer than cfg.epochs when KL early stopping fired)",
+}
+"""What :func:`update_diagnostics` reports; the loss statistics are means over the last epoch's minibatches."""
+
+
+@torch.no_grad()
+def update_diagnostics(
+    agent: ActorCritic | PopulationActorCritic, batch: Batch, log: list[list[dict[str, Tensor]]]
+) -> dict[str, float]:
+    """The :data:`DIAGNOSTICS` of one update, averaged over members, read off the device in one transfer.
+
+    ``log[e][k]`` holds the statistics of minibatch k of epoch e (from :func:`ppo_loss`).
+    Raises :class:`TrainingDivergedError` naming the first minibatch where logits, values or the
+    loss were not finite.
+
+    Shapes: fields of ``batch`` (P, B, ...).
+    """
+    finite = torch.stack([torch.stack([s["finite"] for s in epoch]) for epoch in log])  # (epochs, k, 3)
+    if not bool(finite.all()):
+        e, k, what = (int(i) for i in (~finite).nonzero()[0])
+        raise TrainingDivergedError(
+            f"ppo_update epoch {e} minibatch {k}: {('logits', 'values', 'loss')[what]} is not finite. "
+            "Training stopped; usual causes: a learning rate that is too high, or NaN in the inputs."
+        )
+    last = log[-1]
+    hidden = agent.hidden_activations(batch.obs if isinstance(agent, PopulationActorCritic) else batch.obs[0])
+    values = {
+        **{key: torch.stack([s[key] for s in last]).mean() for key in list(DIAGNOSTICS)[:7]},
+        "explained_variance": explained_variance_per_member(batch.values, batch.returns).nanmean(),
+        "value_std": batch.values.std(1).mean(),
+        "return_std": batch.returns.std(1).mean(),
+        "actor_saturation": (hidden["actor"].abs() > 0.99).float().mean(),
+        "critic_saturation": (hidden["critic"].abs() > 0.99).float().mean(),
+        "first_ratio_max_dev": log[0][0]["max_ratio_dev"],
+        "epochs_done": torch.tensor(float(len(log))),
+    }
+    return dict(zip(values, torch.stack([v.float().to(batch.obs.device) for v in values.values()]).tolist(), strict=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,29 +520,22 @@ class Trainer:
 
     def iteration(self) -> IterationStats:
         """One PPO iteration: rollout, advantages, update. Returns its :class:`IterationStats`."""
-        cfg = self.config
+        cfg, p = self.config, self.config.population
         if cfg.anneal_lr:
             frac = max(1.0 - self.iterations_done / cfg.num_iterations, 0.0)
             for group in self.optimizer.param_groups:
                 group["lr"] = frac * cfg.lr
-        ep_return = self.collect()
-        advantages, returns, values = compute_advantages(self.agent, self.rollout, self.obs, cfg.gamma, cfg.lam)
-        p = cfg.population
-        batch = Batch(
-            obs=to_members(self.rollout.obs, p),
-            actions=to_members(self.rollout.actions, p),
-            logp=to_members(self.rollout.logp, p),
-            advantages=to_members(advantages, p),
-            returns=to_members(returns, p),
-            values=to_members(values, p),
-        )
+        with trusted():  # the rollout's own tensors: no per-call NaN scans (ppo_update checks its outputs)
+            ep_return = self.collect()
+            ro = self.rollout
+            if cfg.reward_scale != 1.0:
+                ro = dataclasses.replace(ro, rewards=ro.rewards * cfg.reward_scale)
+            if cfg.bug == "truncation_as_termination":  # lab bug: the time limit read as a death
+                ro = dataclasses.replace(ro, terminated=ro.terminated | ro.truncated)
+            advantages, returns, values = compute_advantages(self.agent, ro, self.obs, cfg.gamma, cfg.lam)
+        batch = Batch(*(to_members(x, p) for x in (ro.obs, ro.actions, ro.logp, advantages, returns, values)))
         try:
-            diag = ppo_update(
-                self.agent, self.optimizer, batch,
-                epochs=cfg.epochs, num_minibatches=cfg.num_minibatches, clip_eps=cfg.clip_eps,
-                clip_value=cfg.clip_value, vf_coef=cfg.vf_coef, ent_coef=cfg.ent_coef,
-                max_grad_norm=cfg.max_grad_norm, norm_adv=cfg.norm_adv, generator=self.generator,
-            )  # fmt: skip
+            diag = ppo_update(self.agent, self.optimizer, batch, cfg, self.generator)
         except TrainingDivergedError as exc:
             raise TrainingDivergedError(f"iteration {self.iterations_done}: {exc}") from None
         self.iterations_done += 1
@@ -502,6 +583,16 @@ class Trainer:
             np.stack([s.episode_return for s in self.history], axis=1) if self.history else np.zeros((self.config.population, 0))
         )
         return steps, returns
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        """The history as arrays: ``env_steps`` (K,), ``return`` (K,) for one member or (P, K), and
+        every key of :data:`DIAGNOSTICS` (K,), over the K iterations so far (notebooks and figures
+        read runs through this, so both show the same numbers)."""
+        steps, returns = self.learning_curves()
+        out = {"env_steps": steps, "return": returns[0] if self.config.population == 1 else returns}
+        for key in DIAGNOSTICS:
+            out[key] = np.array([s.diagnostics[key] for s in self.history], dtype=float)
+        return out
 
     # -- checkpoints --------------------------------------------------------------------------
 

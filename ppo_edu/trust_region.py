@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from . import losses
-from .validate import check_positive
+from .validate import check_int, check_positive
 
 Tensor = torch.Tensor
 METHODS = ("surrogate", "clip", "penalty")
@@ -27,8 +27,7 @@ METHODS = ("surrogate", "clip", "penalty")
 
 def bandit_means(n_actions: int = 5, seed: int = 0) -> Tensor:
     """Seeded mean rewards μ_a of a bandit, spread over [0, 1] (float64, shape (A,))."""
-    if isinstance(n_actions, bool) or not isinstance(n_actions, int) or n_actions < 2:
-        raise ValueError(f"n_actions: expected an integer >= 2, got {n_actions!r}")
+    check_int("n_actions", n_actions, minimum=2)
     return torch.rand(n_actions, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 

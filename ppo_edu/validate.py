@@ -5,12 +5,34 @@ Each helper names the argument, says what was expected and shows what came.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 Tensor = torch.Tensor
+
+# Whether check_finite looks at the values. Reading them costs a device → host sync per call, so
+# the trainer switches it off in its hot path (:func:`trusted`) and checks once per iteration.
+_CHECK_VALUES = contextvars.ContextVar("ppo_edu_check_values", default=True)
+
+
+@contextlib.contextmanager
+def trusted() -> Iterator[None]:
+    """Inside this block :func:`check_finite` skips its NaN/inf scan (shapes are still checked).
+
+    For code that validated its inputs once and checks its outputs itself, such as
+    :class:`ppo_edu.train.Trainer`: every scan is a device → host synchronisation, and a
+    minibatch would otherwise pay about ten of them.
+    """
+    token = _CHECK_VALUES.set(False)
+    try:
+        yield
+    finally:
+        _CHECK_VALUES.reset(token)
 
 
 def as_tensor(name: str, x: Any, dtype: torch.dtype | None = None) -> Tensor:
@@ -40,9 +62,14 @@ def as_float(name: str, x: Any, like: Tensor | None = None, int_dtype: torch.dty
     return check_finite(name, t)
 
 
+def values_checked() -> bool:
+    """False inside :func:`trusted`: checks that must read tensor values (a host sync) are skipped."""
+    return _CHECK_VALUES.get()
+
+
 def check_finite(name: str, x: Tensor) -> Tensor:
-    """Raise if ``x`` holds NaN or ±inf."""
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+    """Raise if ``x`` holds NaN or ±inf (skipped inside :func:`trusted`)."""
+    if x.is_floating_point() and _CHECK_VALUES.get() and not bool(torch.isfinite(x).all()):
         n_nan = int(torch.isnan(x).sum())
         n_inf = int(torch.isinf(x).sum())
         raise ValueError(f"{name}: expected finite values, got {n_nan} NaN and {n_inf} inf of {x.numel()} entries")
@@ -54,6 +81,22 @@ def check_unit_interval(name: str, value: float) -> float:
     v = float(value)
     if not (0.0 <= v <= 1.0):  # also rejects NaN
         raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
+    return v
+
+
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    """Raise unless ``value`` is an integer ≥ ``minimum`` (bool is not an integer here); NumPy integers pass."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+        raise ValueError(f"{name}: expected {what}, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative(name: str, value: float) -> float:
+    """Raise unless ``value >= 0`` (used for loss weights)."""
+    v = float(value)
+    if not (v >= 0.0):  # also rejects NaN
+        raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
     return v
 
 
@@ -76,9 +119,7 @@ def check_same_shape(reference_name: str, reference: Tensor, **others: Tensor | 
     """Raise unless every tensor in ``others`` (``None`` skipped) has the shape of ``reference``."""
     for name, x in others.items():
         if x is not None and tuple(x.shape) != tuple(reference.shape):
-            raise ValueError(
-                f"{name}: expected the shape of {reference_name} {tuple(reference.shape)}, got {tuple(x.shape)}"
-            )
+            raise ValueError(f"{name}: expected the shape of {reference_name} {tuple(reference.shape)}, got {tuple(x.shape)}")
 
 
 def as_bool_mask(name: str, x: Any, like: Tensor) -> Tensor:

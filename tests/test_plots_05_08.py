@@ -58,8 +58,11 @@ def test_td_vs_mc_and_training_figures_draw_their_data():
     right = fig.axes[1]
     ys = sorted(tuple(np.round(line.get_ydata(), 3)) for line in right.lines)
     assert ys == [(0.3, 0.2, 0.1), (0.3, 0.25, 0.2)]
-    hist = {k: [1.0, 2.0] for k in ("return", "approx_kl", "clip_fraction", "explained_variance")}
-    assert len(pe.plots.ppo_training(hist).axes) == 4
+    hist = {"return": np.array([[1.0, 3.0], [3.0, 5.0]]), "approx_kl_k3": [0.01, 0.02], "value_std": [0.5, 0.7]}
+    fig = pe.plots.ppo_training(hist)
+    assert len(fig.axes) == len(pe.plots.PPO_PANELS) == 8
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [2.0, 4.0])  # a population is drawn as its mean
+    assert [len(ax.lines) for ax in fig.axes] == [1, 1, 0, 0, 0, 1, 0, 0]  # missing keys leave panels empty
 
 
 def test_recipes_registered():

@@ -118,6 +118,11 @@ def test_compute_advantages_matches_a_naive_loop_with_truncation():
 # -- the update ---------------------------------------------------------------------------------
 
 
+def _cfg(**changes):
+    """A config for ppo_update alone (the rollout fields are irrelevant there)."""
+    return PPOConfig(**{"num_envs": 4, "num_steps": 4, **changes})
+
+
 def _batch(p, b, seed=0, single=False):
     g = torch.Generator().manual_seed(seed)
     obs = torch.randn(p, b, 4, generator=g)
@@ -134,7 +139,7 @@ def test_first_minibatch_ratio_is_exactly_one_and_diagnostics_are_sane():
     agent = ActorCritic(4, 2, 16)
     obs, actions, adv, ret = (x[0] for x in _batch(1, 64))
     opt = torch.optim.Adam(agent.parameters(), lr=1e-2)
-    d = pe.train.ppo_update(agent, opt, _batch_for(agent, obs, actions, adv, ret), epochs=4, num_minibatches=4)
+    d = pe.train.ppo_update(agent, opt, _batch_for(agent, obs, actions, adv, ret), _cfg(epochs=4, num_minibatches=4))
     assert d["first_ratio_max_dev"] == 0.0
     assert d["approx_kl_k3"] >= 0.0 and 0.0 <= d["clip_fraction"] <= 1.0
     assert d["approx_kl_k3"] > 0.0  # the policy did move
@@ -146,7 +151,7 @@ def test_wrong_old_logp_shows_up_in_the_first_ratio():
     obs, actions, adv, ret = (x[0] for x in _batch(1, 32))
     b = _batch_for(agent, obs, actions, adv, ret)
     b.logp = b.logp + 0.1  # stale / wrong log π_old
-    d = pe.train.ppo_update(agent, torch.optim.SGD(agent.parameters(), lr=0.0), b, epochs=1, num_minibatches=1)
+    d = pe.train.ppo_update(agent, torch.optim.SGD(agent.parameters(), lr=0.0), b, _cfg(epochs=1, num_minibatches=1))
     assert d["first_ratio_max_dev"] == pytest.approx(1.0 - math.exp(-0.1), rel=1e-4)
 
 
@@ -158,11 +163,11 @@ def test_population_update_equals_each_member_trained_alone():
     solos = [pop.member(i) for i in range(p)]
     obs, actions, adv, ret = _batch(p, b, seed=1)
     adv[1] *= 50.0  # member 1's gradient gets clipped, the others' do not
-    kw = dict(epochs=1, num_minibatches=1, max_grad_norm=0.5, clip_value=0.2, ent_coef=0.01)
-    pe.train.ppo_update(pop, torch.optim.Adam(pop.parameters(), lr=1e-2), _batch_for(pop, obs, actions, adv, ret), **kw)
+    cfg = _cfg(epochs=1, num_minibatches=1, max_grad_norm=0.5, clip_value=0.2, ent_coef=0.01)
+    pe.train.ppo_update(pop, torch.optim.Adam(pop.parameters(), lr=1e-2), _batch_for(pop, obs, actions, adv, ret), cfg)
     for i, solo in enumerate(solos):
         sb = _batch_for(solo, obs[i], actions[i], adv[i], ret[i])
-        pe.train.ppo_update(solo, torch.optim.Adam(solo.parameters(), lr=1e-2), sb, **kw)
+        pe.train.ppo_update(solo, torch.optim.Adam(solo.parameters(), lr=1e-2), sb, cfg)
         after = pop.member(i)
         for a, s in zip(after.parameters(), solo.parameters(), strict=False):
             torch.testing.assert_close(a, s, rtol=1e-4, atol=1e-6)
@@ -186,7 +191,7 @@ def test_nan_weights_stop_training_with_a_clear_error():
     with torch.no_grad():
         agent.actor[0].weight[0, 0] = float("nan")
     with pytest.raises(TrainingDivergedError, match="logits is not finite"):
-        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, epochs=1, num_minibatches=1)
+        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, _cfg(epochs=1, num_minibatches=1))
 
 
 def test_inf_learning_rate_stops_the_trainer_with_iteration_number():
@@ -201,12 +206,12 @@ def test_bad_batch_shapes_raise():
     b = _batch_for(agent, obs, actions, adv, ret)
     b.returns = b.returns[:, :8]
     with pytest.raises(ValueError, match="batch: expected obs"):
-        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b)
+        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, _cfg())
     b = _batch_for(agent, obs, actions, adv, ret)
     with pytest.raises(ValueError, match="num_minibatches: expected a positive integer, got 0"):
-        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, num_minibatches=0)
+        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, _cfg(num_minibatches=0))
     with pytest.raises(ValueError, match="num_minibatches: expected a divisor of the batch size 16, got 3"):
-        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, num_minibatches=3)
+        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, _cfg(num_envs=3, num_minibatches=3))
 
 
 # -- the trainer --------------------------------------------------------------------------------

@@ -251,10 +251,10 @@ def make_batch(agent, o, a, adv, ret):
     return pe.train.Batch(o, a, logp, adv, ret, v)
 
 
-kw = dict(epochs=1, num_minibatches=1)
-pe.train.ppo_update(pop, torch.optim.Adam(pop.parameters(), lr=1e-2), make_batch(pop, obs_b, act_b, adv_b, ret_b), **kw)
+one_step = pe.train.PPOConfig(num_envs=64, num_steps=1, epochs=1, num_minibatches=1)  # one full-batch step
+pe.train.ppo_update(pop, torch.optim.Adam(pop.parameters(), lr=1e-2), make_batch(pop, obs_b, act_b, adv_b, ret_b), one_step)
 pe.train.ppo_update(solo, torch.optim.Adam(solo.parameters(), lr=1e-2),
-                    make_batch(solo, obs_b[1], act_b[1], adv_b[1], ret_b[1]), **kw)  # fmt: skip
+                    make_batch(solo, obs_b[1], act_b[1], adv_b[1], ret_b[1]), one_step)  # fmt: skip
 with torch.no_grad():
     gap = max(float((a - b).abs().max()) for a, b in zip(pop.member(1).parameters(), solo.parameters(), strict=True))
 print("member 1 in the population vs trained alone: largest weight difference below 1e-6:", gap < 1e-6)

@@ -129,3 +129,14 @@ def test_bad_input_raises(change, match):
     kwargs.update(change)
     with pytest.raises(ValueError, match=match):
         pe.advantages.gae(**kwargs)
+
+
+def test_an_empty_rollout_is_a_clear_error_not_an_index_error():
+    empty = torch.zeros(0, 3)
+    for fn in (
+        lambda: pe.advantages.gae(empty, empty, empty, None, None, 0.99, 0.95),
+        lambda: pe.advantages.td_residuals(empty, empty, empty, None, 0.99),
+        lambda: pe.advantages.k_step_advantages(empty, empty, empty, None, None, 0.99, 2),
+    ):
+        with pytest.raises(ValueError, match=r"rewards: expected at least one time step \(T >= 1\), got shape \(0, 3\)"):
+            fn()

@@ -1,6 +1,7 @@
 """The PPO trainer: config, advantages with truncation, the update, population, checkpoints, determinism."""
 
 import ast
+import copy
 import inspect
 import math
 
@@ -46,6 +47,10 @@ def test_every_config_field_has_a_docstring():
         (dict(env_backend="jax"), "env_backend"),
         (dict(clip_value=-1.0), "clip_value"),
         (dict(seed=-1), "seed"),
+        (dict(target_kl=0.0), "target_kl"),
+        (dict(reward_scale=-1.0), "reward_scale"),
+        (dict(bug="typo"), "bug: expected one of None, 'logp_old_recomputed'"),
+        (dict(epochs=2.0), "epochs: expected a positive integer"),
     ],
 )
 def test_config_rejects_bad_values(changes, match):
@@ -350,3 +355,117 @@ def test_cli_resume_refuses_new_run_settings(tmp_path, capsys):
                  "--save", str(ckpt)]) == 0
     assert main(["train", "--resume", str(ckpt), "--total-steps", "4096"]) == 2
     assert "--total-steps: a resumed run keeps the settings saved in its checkpoint" in capsys.readouterr().err
+
+
+# -- second edition: KL early stopping, diagnostics, lab switches, checks off the hot path -----
+
+
+def test_target_kl_stops_the_epochs_once_an_epochs_kl_exceeds_it():
+    agent = ActorCritic(4, 2, 16)
+    obs, actions, adv, ret = (x[0] for x in _batch(1, 64, seed=2))
+    b = _batch_for(agent, obs, actions, adv * 10, ret)
+    d = pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters(), lr=5e-2), b, _cfg(epochs=10, num_minibatches=4, target_kl=1e-4))
+    assert 1 <= d["epochs_done"] < 10  # a big learning rate moves the policy past the target in the first epochs
+    agent = ActorCritic(4, 2, 16)
+    b = _batch_for(agent, obs, actions, adv * 10, ret)
+    d = pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters(), lr=5e-2), b, _cfg(epochs=10, num_minibatches=4))
+    assert d["epochs_done"] == 10  # off: every epoch runs
+
+
+def test_target_kl_stops_right_after_the_first_epoch_whose_mean_kl_is_above_it():
+    """Against a naive re-run: the k3 means of each epoch, computed by the log, decide the stop."""
+    torch.manual_seed(0)
+    agent = ActorCritic(4, 2, 16)
+    obs, actions, adv, ret = (x[0] for x in _batch(1, 64, seed=3))
+    ref = copy.deepcopy(agent)
+    b = _batch_for(agent, obs, actions, adv * 10, ret)
+    g1, g2 = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    kls = []
+    opt = torch.optim.Adam(ref.parameters(), lr=2e-2)
+    for _ in range(8):  # every epoch's mean k3 without early stopping, one epoch at a time, same shuffles
+        kls.append(pe.train.ppo_update(ref, opt, b, _cfg(epochs=1, num_minibatches=4), g1)["approx_kl_k3"])
+    target = sorted(kls)[len(kls) // 2]
+    expected = next(i + 1 for i, kl in enumerate(kls) if kl > target)
+    d = pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters(), lr=2e-2), b, _cfg(epochs=8, num_minibatches=4, target_kl=target), g2)
+    assert d["epochs_done"] == expected
+
+
+def test_diagnostics_report_every_documented_key_and_spreads_match_the_batch():
+    tr = Trainer(PPOConfig(**SMALL))
+    stats = tr.iteration()
+    assert set(stats.diagnostics) == set(pe.train.DIAGNOSTICS)
+    m = tr.metrics()
+    assert set(m) == {"env_steps", "return", *pe.train.DIAGNOSTICS}
+    assert m["return"].shape == (1,) and m["epochs_done"][0] == SMALL["epochs"]
+    assert 0.0 <= m["critic_saturation"][0] <= 1.0 and m["return_std"][0] > 0
+
+
+def test_saturation_counts_units_beyond_0_99():
+    agent = PopulationActorCritic(2, 4, 2, (3,))
+    with torch.no_grad():
+        agent.critic.weights[0][0].fill_(100.0)  # member 0's critic: every hidden unit saturated for these inputs
+    h = agent.hidden_activations(torch.ones(2, 5, 4))
+    assert h["critic"].shape == (2, 5, 3)
+    assert bool((h["critic"][0].abs() > 0.99).all()) and not bool((h["critic"][1].abs() > 0.99).any())
+    solo = agent.member(0)
+    torch.testing.assert_close(solo.hidden_activations(torch.ones(5, 4))["critic"], h["critic"][0])
+
+
+def test_explained_variance_is_nan_when_the_targets_are_constant():
+    ev = pe.train.explained_variance_per_member(torch.randn(2, 10), torch.stack([torch.full((10,), 100.0), torch.randn(10)]))
+    assert math.isnan(float(ev[0])) and math.isfinite(float(ev[1]))
+
+
+def test_reward_scale_scales_the_critics_targets_not_the_reported_returns():
+    a, b = Trainer(PPOConfig(**SMALL, seed=4)), Trainer(PPOConfig(**SMALL, seed=4, reward_scale=0.1))
+    for tr in (a, b):  # V ≡ 0, so the targets R = Â + V are the λ-returns of the (scaled) rewards alone
+        with torch.no_grad():
+            tr.agent.critic.weights[-1].zero_()
+            tr.agent.critic.biases[-1].zero_()
+    sa, sb = a.iteration(), b.iteration()
+    np.testing.assert_allclose(sa.episode_return, sb.episode_return)  # same first rollout, returns unscaled
+    assert sb.diagnostics["return_std"] == pytest.approx(0.1 * sa.diagnostics["return_std"], rel=1e-4)
+
+
+@pytest.mark.parametrize("bug", list(pe.train.BUGS))
+def test_every_lab_bug_changes_the_run(bug):
+    def env():  # episodes cut at 8 steps, so that truncations happen in a short test
+        return pe.envs.TorchCartPole(SMALL["num_envs"], max_episode_steps=8, seed=7)
+
+    clean = Trainer(PPOConfig(**SMALL, seed=5, ent_coef=0.01), env=env())
+    buggy = Trainer(PPOConfig(**SMALL, seed=5, ent_coef=0.01, bug=bug), env=env())
+    clean.train(iterations=3, progress=False)
+    buggy.train(iterations=3, progress=False)
+    diff = max(float((p - q).abs().max()) for p, q in zip(clean.agent.parameters(), buggy.agent.parameters(), strict=True))
+    assert diff > 1e-4
+
+
+def test_wrong_action_bug_shows_in_the_first_ratio_and_recomputed_logp_hides_the_kl():
+    tr = Trainer(PPOConfig(**SMALL, bug="wrong_action"))
+    assert tr.iteration().diagnostics["first_ratio_max_dev"] > 0.0
+    tr = Trainer(PPOConfig(**SMALL, bug="logp_old_recomputed"))
+    d = tr.iteration().diagnostics
+    assert d["approx_kl_k3"] == 0.0 and d["clip_fraction"] == 0.0
+
+
+def test_validate_trusted_skips_only_the_value_scan():
+    from ppo_edu import validate
+
+    nan = torch.tensor([1.0, float("nan")])
+    with pytest.raises(ValueError, match="expected finite values"):
+        validate.check_finite("x", nan)
+    with validate.trusted():
+        assert validate.check_finite("x", nan) is nan and not validate.values_checked()
+        with pytest.raises(ValueError, match="expected shape"):
+            validate.check_ndim("x", nan, (2,), "(T, N)")
+    assert validate.values_checked()
+
+
+@pytest.mark.parametrize("value, message", [(0, "a positive integer"), (True, "a positive integer"), (2.0, "a positive integer")])
+def test_check_int_rejects_non_integers_and_small_values(value, message):
+    from ppo_edu import validate
+
+    with pytest.raises(ValueError, match=f"n: expected {message}, got {value!r}"):
+        validate.check_int("n", value)
+    assert validate.check_int("n", np.int64(3)) == 3
+    assert validate.check_int("seed", 0, minimum=0) == 0

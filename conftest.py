@@ -8,3 +8,6 @@ Kernels started by nbval inherit this process's environment, so setting it here 
 import os
 
 os.environ.setdefault("PPO_EDU_QUICK", "1")
+# One intra-op thread per process (kernels included): the course's networks are tiny, and on a busy
+# 2-core machine several processes each spinning up a thread pool slow every one of them down.
+os.environ.setdefault("OMP_NUM_THREADS", "1")

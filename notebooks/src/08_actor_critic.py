@@ -13,7 +13,9 @@
 #    that hurts), entropy bonus;
 # 4. the update loop: epochs over shuffled minibatches, advantages normalised per minibatch,
 #    gradient-norm clipping; and why the ratio is exactly 1 on the first minibatch;
-# 5. the diagnostics to watch: approximate KL, clip fraction, explained variance.
+# 5. the diagnostics panel: approximate KL (k1 and k3), clip fraction, entropy, explained variance
+#    (and when it means nothing), the critic's spread against its targets, saturated units; KL
+#    early stopping; and what a dead critic looks like.
 
 # %%
 import copy
@@ -152,66 +154,82 @@ for clip in (None, 0.2):
 # the max picks the clipped term, which does not depend on V, so the gradient is exactly 0 for the
 # rest of the update. (With smaller steps it would creep up to V_old + ε and stop there.)
 # Engstrom et al. (2020) and Andrychowicz et al. (2021) found value clipping neutral to harmful;
-# the package leaves it off by default (`clip_value=None`).
+# the package leaves it off by default (`clip_value=None`). Notebook 11 measures it on CartPole.
 #
-# ## 4. One epoch by hand
+# ## 4. One epoch by hand, and the package's update
 #
 # The batch is B = T·N = 1024 samples, flattened. An epoch shuffles them and walks through
 # minibatches of M = 256. On the very first minibatch the policy has not changed yet, so
 # log π_θ = log π_old exactly and **every ratio is exactly 1**: a check worth keeping in any
 # implementation (if it fails, the stored log-probs do not belong to the acting policy).
+#
+# The settings come from one frozen config, `pe.train.NOTEBOOK_08` (the run of §6), with one epoch.
+# The names are CleanRL's (`newlogprob`, `mb_advantages`, `pg_loss`, `v_loss`, `entropy_loss`), and
+# the lines are the package's own, as the next cell shows.
 
 # %%
+cfg1 = pe.train.NOTEBOOK_08.replace(epochs=1)
 flat = {"obs": ro["obs"].reshape(T * N, 4), "actions": ro["actions"].reshape(-1), "logp": ro["logp"].reshape(-1),
         "advantages": advantages.reshape(-1), "returns": returns.reshape(-1), "values": values.reshape(-1)}
-B, M, clip_eps, vf_coef, ent_coef, max_grad_norm = T * N, 256, 0.2, 0.5, 0.0, 0.5
+B, M = T * N, T * N // cfg1.num_minibatches
 agent_pkg = copy.deepcopy(agent)  # for the comparison with the package below
-opt = torch.optim.Adam(agent.parameters(), lr=2.5e-3, eps=1e-5)
+opt = torch.optim.Adam(agent.parameters(), lr=cfg1.lr, eps=1e-5)
 perm = torch.argsort(torch.rand(1, B, generator=torch.Generator().manual_seed(3)), dim=1)[0]
 diag = []
-for k in range(B // M):
-    idx = perm[k * M : (k + 1) * M]
-    logits = agent.logits(flat["obs"][idx])
-    logp = torch.log_softmax(logits, -1).gather(-1, flat["actions"][idx, None]).squeeze(-1)
+for k in range(cfg1.num_minibatches):
+    mb = {key: v[perm[k * M : (k + 1) * M]] for key, v in flat.items()}
+    logits, newvalue = agent.logits(mb["obs"]), agent.value(mb["obs"])
+    newlogprob = torch.log_softmax(logits, dim=-1).gather(-1, mb["actions"].unsqueeze(-1)).squeeze(-1)
     if k == 0:
-        first_ratio = torch.exp(logp - flat["logp"][idx])
+        first_ratio = torch.exp(newlogprob - mb["logp"])
         assert torch.equal(first_ratio, torch.ones_like(first_ratio))  # exactly 1, not approximately
-    adv_mb = pe.advantages.normalize(flat["advantages"][idx])
-    policy_loss = pe.losses.clipped_surrogate_loss(logp, flat["logp"][idx], adv_mb, clip_eps)
-    value_loss = pe.losses.value_loss(agent.value(flat["obs"][idx]), flat["returns"][idx])
-    entropy = pe.losses.categorical_entropy(logits)
-    loss = policy_loss + vf_coef * value_loss - ent_coef * entropy  # (8.3)
+    mb_advantages = pe.advantages.normalize(mb["advantages"])
+    pg_loss = pe.losses.clipped_surrogate_loss(newlogprob, mb["logp"], mb_advantages, cfg1.clip_eps)  # −L^CLIP (5.2)
+    v_loss = pe.losses.value_loss(newvalue, mb["returns"], mb["values"], cfg1.clip_value)  # (8.2)
+    entropy_loss = pe.losses.categorical_entropy(logits)
+    loss = pg_loss - cfg1.ent_coef * entropy_loss + cfg1.vf_coef * v_loss  # (8.3)
     opt.zero_grad()
     loss.backward()
     actor_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in agent.actor.parameters()]))
-    grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm)
+    grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), cfg1.max_grad_norm)
     opt.step()
     with torch.no_grad():
-        new_logp = torch.log_softmax(agent.logits(flat["obs"][idx]), -1).gather(-1, flat["actions"][idx, None])[:, 0]
-        diag.append((float(pe.losses.approx_kl(new_logp, flat["logp"][idx])),
-                     float(pe.losses.clip_fraction(torch.exp(new_logp - flat["logp"][idx]), clip_eps)),
-                     float(grad_norm)))
-    print(f"minibatch {k}: policy loss {policy_loss.item():+.4f}, value loss {value_loss.item():6.2f}, "
-          f"entropy {entropy.item():.4f}, grad norm before clip {float(grad_norm):.2f} "
+        new_logp = torch.log_softmax(agent.logits(mb["obs"]), -1).gather(-1, mb["actions"][:, None])[:, 0]
+        diag.append((float(pe.losses.approx_kl(new_logp, mb["logp"])),
+                     float(pe.losses.clip_fraction(torch.exp(new_logp - mb["logp"]), cfg1.clip_eps))))
+    print(f"minibatch {k}: policy loss {pg_loss.item():+.4f}, value loss {v_loss.item():6.2f}, "
+          f"entropy {entropy_loss.item():.4f}, grad norm before clip {float(grad_norm):.2f} "
           f"(actor's part {float(actor_norm):.2f})")
 
 # %% [markdown]
 # The gradient norm is far above 0.5, and almost all of it is the critic's (the value loss
-# dominates at first). `clip_grad_norm_` rescales the whole gradient, actor's part included, to
-# norm 0.5. With Adam a rescaling that hits every step alike changes little, since Adam divides
-# by a running RMS of the gradient; what the clip bounds is how much one unusually large
-# minibatch gradient can weigh in Adam's running averages.
+# dominates at first: these returns are unscaled, up to 1/(1 − γ) = 100). `clip_grad_norm_`
+# rescales the whole gradient, actor's part included, to norm 0.5. With Adam a rescaling that hits
+# every step alike changes little, since Adam divides by a running RMS of the gradient; what the
+# clip bounds is how much one unusually large minibatch gradient can weigh in Adam's running averages.
 #
-# The same epoch, with the same shuffle, through the package's `pe.train.ppo_update` (the
-# function notebook 10 trains with) leaves the networks in the same state:
+# The package's loss, `pe.train.ppo_loss`, holds the same lines (for P agents at once: the
+# `mb_advantages` are whitened per member), and `pe.train.ppo_update` is the loop around it:
+
+# %%
+import inspect
+
+update_src = inspect.getsource(pe.train.ppo_update)
+print(update_src[update_src.index("    batch = _population_batch"):])
+loss_src = inspect.getsource(pe.train.ppo_loss)
+for line in ("newlogprob = torch.log_softmax(logits, dim=-1).gather(", "pg_loss = losses.clipped_surrogate_loss(newlogprob",
+             "v_loss = losses.value_loss(newvalue, mb.returns, mb.values, cfg.clip_value)",
+             "entropy_loss = losses.categorical_entropy(logits)"):
+    assert line in loss_src  # the lines of the hand-written epoch above
+
+# %% [markdown]
+# Run through it, the same epoch with the same shuffle leaves the networks in the same state:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 batch = pe.train.Batch(**{k: flat[k] for k in ("obs", "actions", "logp", "advantages", "returns", "values")})
-opt_pkg = torch.optim.Adam(agent_pkg.parameters(), lr=2.5e-3, eps=1e-5)
-stats = pe.train.ppo_update(agent_pkg, opt_pkg, batch, epochs=1, num_minibatches=B // M, clip_eps=clip_eps,
-                            vf_coef=vf_coef, ent_coef=ent_coef, max_grad_norm=max_grad_norm,
-                            generator=torch.Generator().manual_seed(3))
+opt_pkg = torch.optim.Adam(agent_pkg.parameters(), lr=cfg1.lr, eps=1e-5)
+stats = pe.train.ppo_update(agent_pkg, opt_pkg, batch, cfg1, generator=torch.Generator().manual_seed(3))
 max_diff = max(float((p - q).detach().abs().max()) for p, q in zip(agent.parameters(), agent_pkg.parameters(), strict=True))
 print("largest parameter difference, by hand vs pe.train.ppo_update:", f"{max_diff:.1e}")
 print("ppo_update's first-minibatch max |ρ − 1|:", stats["first_ratio_max_dev"])
@@ -220,17 +238,27 @@ assert max_diff < 1e-5 and stats["first_ratio_max_dev"] == 0.0
 # %% [markdown]
 # ## 5. Diagnostics
 #
-# Three numbers tell whether an update was healthy:
+# The update reports a panel of numbers (`pe.train.DIAGNOSTICS`). Each tells something specific:
 #
-# * **approximate KL** between π_old and π_θ on the batch, estimated from the sampled actions by
-#   k3 = (ρ − 1) − log ρ (`pe.losses.approx_kl`, unbiased and never negative). Around 0.01 is typical;
-#   much larger means the updates are too big (learning rate, epochs).
+# * **approximate KL** between π_old and π_θ, estimated from the sampled actions (`pe.losses.approx_kl`).
+#   With log ρ = log π_θ − log π_old, k1 = −log ρ is unbiased but single samples, and even the
+#   batch mean, can be *negative*; k3 = (ρ − 1) − log ρ is unbiased and never negative (ρ − 1 ≥ log ρ).
+#   A mean KL that goes negative is k1's noise, not a bug. Around 0.01 per update is typical; much
+#   larger means the updates are too big (learning rate, epochs).
 # * **clip fraction**: the share of samples whose ratio left [1 − ε, 1 + ε]
 #   (`pe.losses.clip_fraction`; in cases 3 and 4 of notebook 05 the clip switches their gradient
-#   off). Near 0 the clip never acts; a fraction that keeps rising above ~0.2 says the policy moves
-#   further per update than ε allows (learning rate or epochs too large).
-# * **explained variance** of the returns by the critic, 1 − Var[R − V]/Var[R]
+#   off). Exactly 0 on every update means the clip never acts (or ρ ≡ 1: notebook 11's lab);
+#   a fraction that keeps rising above ~0.2 says the policy moves further per update than ε allows.
+# * **entropy** of π in nats: ln 2 ≈ 0.693 for a coin flip over CartPole's two actions, falling as
+#   the policy becomes sure. A collapse to 0 early means exploration died.
+# * **explained variance** of the targets by the critic, 1 − Var[R − V]/Var[R]
 #   (`pe.losses.explained_variance`): 1 is a perfect critic, 0 no better than a constant, < 0 worse.
+#   It is a ratio, so it is only as meaningful as Var[R] is large: when the targets stop varying,
+#   it is noise (and undefined at Var[R] = 0).
+# * **spread of V against the spread of the targets**: std of V_old over the batch beside std of R.
+#   A critic whose std of V is near 0 while std R is large predicts a constant: it is dead.
+# * **saturated hidden units**: the share of tanh units with |h| > 0.99, where tanh' = 1 − h² < 0.02,
+#   so almost no gradient flows through them. Large values in the critic are how a critic dies.
 #
 # Each estimator against a case with a known answer first. KL from samples versus the exact KL of
 # two categorical distributions; explained variance of a perfect, a constant and a bad prediction:
@@ -240,10 +268,18 @@ assert max_diff < 1e-5 and stats["first_ratio_max_dev"] == 0.0
 p_old = torch.tensor([0.5, 0.3, 0.2])
 p_new = torch.tensor([0.4, 0.4, 0.2])
 a_samples = torch.multinomial(p_old, 200_000, replacement=True, generator=torch.Generator().manual_seed(0))
-k3 = float(pe.losses.approx_kl(p_new.log()[a_samples], p_old.log()[a_samples]))
+k1 = float(pe.losses.approx_kl(p_new.log()[a_samples], p_old.log()[a_samples], "k1"))
+k3 = float(pe.losses.approx_kl(p_new.log()[a_samples], p_old.log()[a_samples], "k3"))
 exact_kl = float(pe.losses.categorical_kl(p_old.log(), p_new.log()))
-print(f"KL(π_old ‖ π_new): exact {exact_kl:.4f}, k3 estimate from samples {k3:.4f}")
-assert abs(k3 - exact_kl) < 0.002
+print(f"KL(π_old ‖ π_new): exact {exact_kl:.4f}, k1 estimate {k1:.4f}, k3 estimate {k3:.4f}")
+assert abs(k3 - exact_kl) < 0.002 and abs(k1 - exact_kl) < 0.003
+# in batches of 20 samples, k1 can come out negative, k3 cannot
+k1_20 = [float(pe.losses.approx_kl(p_new.log()[a_samples[i:i + 20]], p_old.log()[a_samples[i:i + 20]], "k1"))
+         for i in range(0, 20_000, 20)]
+k3_20 = [float(pe.losses.approx_kl(p_new.log()[a_samples[i:i + 20]], p_old.log()[a_samples[i:i + 20]], "k3"))
+         for i in range(0, 20_000, 20)]
+print(f"1000 batches of 20 samples: k1 < 0 in {np.mean(np.array(k1_20) < 0):.0%}, k3 < 0 in {np.mean(np.array(k3_20) < 0):.0%}")
+assert np.mean(np.array(k1_20) < 0) > 0.2 and min(k3_20) >= 0
 y = torch.randn(1000, generator=torch.Generator().manual_seed(1))
 for name, pred in (("perfect", y), ("constant", torch.full_like(y, float(y.mean()))), ("negated", -y)):
     print(f"explained variance, {name} critic: {float(pe.losses.explained_variance(pred, y)):+.3f}")
@@ -254,46 +290,136 @@ assert abs(float(pe.losses.explained_variance(y, y)) - 1) < 1e-6
 # compared by the tests):
 
 # %% tags=["nbval-ignore-output"]
-for k, (kl, cf, _grad_norm) in enumerate(diag):
+for k, (kl, cf) in enumerate(diag):
     print(f"after minibatch {k}: approx KL {kl:.5f}, clip fraction {cf:.3f}")
 print("explained variance of the initial critic:", round(float(pe.losses.explained_variance(values, returns)), 3))
 
 # %% [markdown]
-# ## 6. Training CartPole
+# ### KL early stopping
+#
+# The clip does not bound how far the policy moves: it only stops *rewarding* moves past 1 ± ε, and
+# Adam's momentum keeps pushing ratios out for several steps (notebook 05). Spinning Up and CleanRL
+# add a brake, **KL early stopping**: after each epoch, if the mean approximate KL of that epoch
+# exceeds `target_kl`, the remaining epochs are skipped (Spinning Up checks after every gradient step,
+# against 1.5 × its target). `PPOConfig(target_kl=...)` does it per epoch, with k3: an epoch's KL is
+# the mean over its minibatches of the KL to π_old, measured just before each step. On the batch
+# above, at a learning rate eight times too large: first the KL of each of ten epochs without a
+# brake (run one epoch at a time, with the same shuffles), then the same update with `target_kl = 0.02`:
+
+# %% tags=["nbval-ignore-output"]
+fast = pe.train.NOTEBOOK_08.replace(lr=2e-2)
+probe = copy.deepcopy(agent_pkg)
+opt_probe, gen_probe = torch.optim.Adam(probe.parameters(), lr=fast.lr, eps=1e-5), torch.Generator().manual_seed(4)
+epoch_kl = [pe.train.ppo_update(probe, opt_probe, batch, fast.replace(epochs=1), gen_probe)["approx_kl_k3"] for _ in range(10)]
+print("mean approx KL (k3) of each epoch, no brake:", np.round(epoch_kl, 3))
+braked = copy.deepcopy(agent_pkg)
+d = pe.train.ppo_update(braked, torch.optim.Adam(braked.parameters(), lr=fast.lr, eps=1e-5), batch,
+                        fast.replace(epochs=10, target_kl=0.02), torch.Generator().manual_seed(4))
+first_above = next(i + 1 for i, kl in enumerate(epoch_kl) if kl > 0.02)
+print(f"with target_kl = 0.02: {int(d['epochs_done'])} epoch(s) run; the first epoch whose KL exceeds 0.02 is epoch {first_above}")
+assert d["epochs_done"] == first_above < 10
+
+# %% [markdown]
+# The brake fires right after the first epoch whose KL passed the target, and the epochs that would
+# have gone on pushing the policy from this batch are skipped. Whether that helps a whole run, and by
+# how much, is an empirical question: notebook 11 measures KL early stopping over many seeds.
+#
+# ## 6. Training CartPole, and reading the panel
 #
 # `pe.train.Trainer` runs all of this in a loop: rollout (T = 128, N = 8, gymnasium's vector
 # env on the CPU), GAE (γ = 0.99, λ = 0.95), then 4 epochs of 4 minibatches, with the learning
-# rate annealed to 0. 40 000 environment steps take a few seconds on one CPU core. The full
-# configuration is a frozen dataclass, every field documented:
+# rate annealed to 0. The run is `pe.train.NOTEBOOK_08`, a frozen dataclass with every field
+# documented. One setting deserves a word: **`reward_scale=0.1`**. CartPole pays +1 per step, so the
+# discounted return approaches 1/(1 − γ) = 100; scaled by 0.1 the critic's targets stay below 10.
+# The policy does not care (advantages are whitened per minibatch), but the critic does, as the
+# end of this section shows.
 
 # %%
-cfg = pe.train.PPOConfig(total_steps=40_000, num_envs=8, num_steps=128, epochs=4, num_minibatches=4, lr=2.5e-3,
-                         env_backend="gymnasium", device="cpu", seed=0)
+cfg = pe.train.NOTEBOOK_08
 print(cfg)
 
 # %% tags=["nbval-ignore-output"]
 trainer = pe.train.Trainer(cfg)
 trainer.train(progress=False)
-history = {
-    "return": [float(s.episode_return[0]) for s in trainer.history],  # NaN where no episode ended
-    "approx_kl": [s.diagnostics["approx_kl_k3"] for s in trainer.history],
-    "clip_fraction": [s.diagnostics["clip_fraction"] for s in trainer.history],
-    "explained_variance": [s.diagnostics["explained_variance"] for s in trainer.history],
-}
-first, last = history["return"][0], float(np.nanmean(history["return"][-5:]))
+m = trainer.metrics()  # one array per diagnostic, one entry per iteration
+first, last = m["return"][0], float(np.nanmean(m["return"][-5:]))
 print(f"mean episode return: first iteration {first:.1f}, last five iterations {last:.1f}")
+peak = int(np.nanargmax(m["return_std"]))
+print(f"std of the targets R: {m['return_std'][peak]:.2f} at iteration {peak + 1}, "
+      f"{np.mean(m['return_std'][-5:]):.3f} over the last five")
+print(f"explained variance: {np.nanmean(m['explained_variance'][5:peak + 1]):.2f} on average over iterations 6–{peak + 1}, "
+      f"{np.nanmean(m['explained_variance'][-5:]):+.2f} over the last five")
+print(f"critic: std V / std R = {np.mean(m['value_std'][5:peak + 1] / m['return_std'][5:peak + 1]):.2f} on average "
+      f"over iterations 6–{peak + 1}; saturated critic units at most {m['critic_saturation'].max():.1%}")
 assert last > 3 * first  # the return visibly rises
-assert all(s.diagnostics["first_ratio_max_dev"] == 0.0 for s in trainer.history)
+assert (m["first_ratio_max_dev"] == 0.0).all()
+assert np.mean(m["return_std"][-5:]) < 0.1 * m["return_std"][peak]  # the targets stop varying
+assert m["critic_saturation"].max() < 0.05  # a live critic
+assert m["approx_kl_k3"].max() < 0.03 and m["clip_fraction"].max() < 0.3
+assert m["entropy"][-1] < m["entropy"][0] and m["entropy"].min() > 0.2  # falls, does not collapse
 
 # %%
-pe.plots.ppo_training(history)
+pe.plots.ppo_training(m, title="NOTEBOOK_08: a healthy run")
 
 # %% [markdown]
-# Notice that the return climbs from about 20 (random) to several hundred in 40 000 steps, that the approximate
-# KL stays around 0.01 or below, and that the clip fraction and the KL fall towards 0 as the
-# learning rate is annealed to 0. The critic's explained variance jumps around, mostly below 0.5,
-# in so short a run: its targets move with every improvement of the policy. Notebook 10 trains to
-# a stable 500 on the GPU.
+# Read the panel left to right, with the printed numbers above:
+#
+# * the **return** climbs from about 20 (random) to 500, the cap of CartPole-v1;
+# * the **approximate KL** stays below 0.03, around 0.01 most of the time, k1 sometimes below 0 (its
+#   noise); the **clip fraction** stays below 0.3; both fall towards 0 as the learning rate is annealed;
+# * the **entropy** falls slowly from ln 2: the policy becomes sure without collapsing;
+# * **explained variance** rises towards 1 while the targets vary, then turns into noise (and
+#   negative): once every episode lasts 500 steps, every state's target is close to the same
+#   0.1/(1 − γ) = 10 (truncation bootstraps, so no state sees the end coming), and the *std of R*
+#   (the spread panel) drops to a few hundredths.
+#   A ratio of two tiny variances says nothing; read it only together with std R.
+# * **std of V follows std of R**, and almost no critic unit is saturated: the critic is alive.
+#
+# ### A dead critic
+#
+# The same run with the rewards unscaled (`reward_scale=1`, the only change):
+
+# %% tags=["nbval-ignore-output"]
+dead = pe.train.Trainer(cfg.replace(reward_scale=1.0))
+dead.train(progress=False)
+md = dead.metrics()
+half = slice(len(md["return"]) // 2, None)
+print(f"second half of the run: saturated critic units {np.mean(md['critic_saturation'][half]):.0%}, "
+      f"std V / std R = {np.mean(md['value_std'][half] / md['return_std'][half]):.2f}, "
+      f"explained variance {np.nanmean(md['explained_variance'][half]):+.2f}")
+assert np.mean(md["critic_saturation"][half]) > 0.2
+
+# %%
+pe.plots.ppo_training(md, title="the same run with reward_scale = 1: the critic dies")
+
+# %% [markdown]
+# The returns are ten times larger, so the critic's output must reach ~100, the value loss and its
+# gradients are ~100 times larger, and the critic's hidden tanh units are pushed into saturation
+# (|h| > 0.99, where almost no gradient passes): a large share of them stay there for the rest of the
+# run, and V's spread falls far below that of its targets. The critic predicts little more than a
+# constant; the advantages are then close to discounted sums of rewards minus a constant. The policy
+# still learns CartPole this way (its advantages are whitened), but on harder tasks a dead critic
+# costs dearly. One seed could be luck; over four seeds trained as one population:
+
+# %% tags=["nbval-ignore-output"]
+seeds = pe.runtime.budget(4, 2)
+saturation = {}
+for scale in (1.0, 0.1):
+    pop = pe.train.Trainer(cfg.replace(reward_scale=scale, population=seeds, env_backend="torch",
+                                       total_steps=pe.runtime.budget(40_000, 20_480)))
+    pop.train(progress=False)
+    sat = [s.diagnostics["critic_saturation"] for s in pop.history]
+    saturation[scale] = float(np.mean(sat[len(sat) // 2:]))
+    print(f"reward_scale {scale}: saturated critic units over the second half, mean over {seeds} seeds: "
+          f"{saturation[scale]:.1%}")
+assert saturation[1.0] > 0.15 and saturation[0.1] < 0.02
+
+# %% [markdown]
+# (The population's saturation is the mean over its members; the per-member numbers are in
+# `history`.) Other fixes work too: a learning rate ten times smaller (slower to learn, see notebook 11),
+# normalising the returns with running statistics (SB3's `VecNormalize`, CleanRL's `NormalizeReward`),
+# or a separate critic learning rate. Notebook 11 breaks PPO on purpose in five classic ways and
+# asks you to diagnose each from this panel alone.
 #
 # ## 7. Exercises
 #
@@ -351,7 +477,10 @@ pe.exercises.normalize_advantages.hint()
 #   − c_H · entropy; advantages are normalised per minibatch; the gradient norm is clipped.
 # * Epochs × shuffled minibatches reuse each sample several times; on the first minibatch the
 #   ratio is exactly 1.
-# * Watch approximate KL, clip fraction and explained variance; value clipping can freeze the
-#   critic when returns are large.
+# * Watch the panel: approximate KL (k3 ≥ 0; k1 may dip below 0), clip fraction, entropy, explained
+#   variance (meaningless once the targets stop varying), std V against std R, saturated units.
+# * Scale the rewards so that the critic's targets are of order 1; unscaled, the critic can die.
+# * KL early stopping (`target_kl`) ends an update whose epochs moved the policy too far; value
+#   clipping can freeze the critic when returns are large.
 #
 # Next: **09 · PPO for language models**.

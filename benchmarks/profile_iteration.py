@@ -1,0 +1,117 @@
+"""Where one CPU iteration of ppo_edu's trainer goes: torch operations and host syncs, rollout vs update.
+
+    .venv/bin/python benchmarks/profile_iteration.py [--device cpu] [--config '{"num_envs": 32}']
+
+Counts come from torch.profiler (they do not depend on the machine's load, unlike seconds);
+the seconds are the profiler's own CPU totals for one iteration after a warm-up iteration.
+Host syncs are counted as calls of ``aten::_local_scalar_dense`` (what ``float(t)``, ``bool(t)``
+and ``.tolist()`` on a tensor do; ``.tolist()`` of a k-vector counts k, but is one copy to the host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile, record_function
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ours import BENCH_CONFIG  # noqa: E402
+
+import ppo_edu as pe  # noqa: E402
+
+SYNC_OPS = ("aten::_local_scalar_dense",)
+READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__")  # tensor → Python: a device → host sync
+
+
+class HostReads:
+    """Counts the tensor → Python reads made from Python code (each a device → host sync on a GPU)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> HostReads:
+        self._saved = {name: getattr(torch.Tensor, name) for name in READS}
+        for name, fn in self._saved.items():
+            setattr(torch.Tensor, name, self._counting(fn))
+        return self
+
+    def _counting(self, fn):
+        def wrapper(t, *args, **kwargs):
+            self.count += 1
+            return fn(t, *args, **kwargs)
+
+        return wrapper
+
+    def __exit__(self, *exc) -> None:
+        for name, fn in self._saved.items():
+            setattr(torch.Tensor, name, fn)
+OPTIMIZER = "Optimizer.step"  # torch's Adam reads its step counters as Python numbers: not a device sync on the CPU
+
+
+def count(prof, phase: str) -> dict[str, float]:
+    """Operations and host syncs inside the ``record_function(phase)`` block."""
+    events = [e for e in prof.events() if e.name.startswith("aten::")]
+    window = [e for e in prof.events() if e.name == phase]
+    if not window:
+        return {}
+    start, end = window[0].time_range.start, window[0].time_range.end
+    inside = [e for e in events if start <= e.time_range.start <= end]
+    top = [e for e in inside if not any(p.name.startswith("aten::") for p in _parents(e))]
+    syncs = [e for e in inside if e.name in SYNC_OPS]
+    in_optimizer = sum(any(p.name.startswith(OPTIMIZER) for p in _parents(e)) for e in syncs)
+    return {
+        "top_level_ops": len(top),
+        "host_syncs": len(syncs) - in_optimizer,
+        "scalar_reads_in_optimizer": in_optimizer,
+        "cpu_ms": round((end - start) / 1000, 2),
+    }
+
+
+def _parents(e):
+    p = e.cpu_parent
+    while p is not None:
+        yield p
+        p = p.cpu_parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--config", default="{}", help="JSON overrides of BENCH_CONFIG")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("profile_iteration.py: --device cuda asked for, but torch sees no CUDA GPU")
+    cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **json.loads(args.config)}, device=args.device, seed=0)
+    tr = pe.train.Trainer(cfg)
+    tr.iteration()  # warm-up
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if tr.device.type == "cuda" else [])
+    reads = {}
+    with profile(activities=acts) as prof:
+        with record_function("rollout"), HostReads() as r, pe.validate.trusted():
+            tr.collect()
+        reads["rollout"] = r.count
+        with record_function("advantages"), HostReads() as r, pe.validate.trusted():
+            adv, ret, val = pe.train.compute_advantages(tr.agent, tr.rollout, tr.obs, cfg.gamma, cfg.lam)
+        reads["advantages"] = r.count
+        p = cfg.population
+        ro = tr.rollout
+        batch = pe.train.Batch(*(pe.train.to_members(x, p) for x in (ro.obs, ro.actions, ro.logp, adv, ret, val)))
+        with record_function("update"), HostReads() as r:
+            pe.train.ppo_update(tr.agent, tr.optimizer, batch, cfg, tr.generator)
+        reads["update"] = r.count
+    steps, minibatches = cfg.num_steps, cfg.epochs * cfg.num_minibatches
+    out = {"config": {k: getattr(cfg, k) for k in ("num_envs", "num_steps", "epochs", "num_minibatches", "population")}}
+    phases = (("rollout", steps, "env_step"), ("advantages", 1, "iteration"), ("update", minibatches, "minibatch"))
+    for phase, per, unit in phases:
+        c = count(prof, phase)
+        out[phase] = {**c, "python_host_reads": reads[phase], f"ops_per_{unit}": round(c["top_level_ops"] / per, 1)}
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

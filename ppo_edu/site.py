@@ -220,8 +220,9 @@ def rewrite_links(markdown: str, pages: Sequence[str]) -> str:
         text, target = match.group(1), match.group(2)
         if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
             return match.group(0)
-        stem = Path(target.split("#")[0]).stem
-        if target.endswith(".ipynb") and stem in known:
+        path = target.split("#")[0]
+        stem = Path(path).stem
+        if path.endswith(".ipynb") and stem in known:
             return f"{{doc}}`{text} <{stem}>`"
         return f"{text} (`{target}` in the repository)" if text.strip("`") != target else f"`{target}`"
 
@@ -255,7 +256,7 @@ def home_markdown(readme_text: str, pages: Sequence[tuple[str, str]]) -> str:
 
 # --- the build (needs the site extra) ----------------------------------------------------------
 
-CONF = '''\
+CONF = """\
 # Written by ppo_edu.site for one build; not a file to edit.
 project = {project!r}
 html_title = {title!r}
@@ -264,7 +265,7 @@ nb_execution_mode = "off"  # the committed outputs are the pages
 nb_ipywidgets_js = {{}}  # no widget state is stored; never load widget JavaScript
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
-exclude_patterns = ["files/**", "_build/**"]
+exclude_patterns = ["files/**", "_static/**"]
 html_theme = "sphinx_book_theme"
 html_theme_options = {{
     "show_toc_level": 2,
@@ -275,6 +276,8 @@ html_theme_options = {{
     "show_navbar_depth": 1,
 }}
 html_context = {{"default_mode": "light"}}  # figures are drawn on white
+html_static_path = ["_static"]
+html_css_files = ["ppo_edu_site.css"]
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None
@@ -293,7 +296,7 @@ mathjax2_config = {{
     "showMathMenu": False,
     "messageStyle": "none",
 }}
-'''
+"""
 
 
 def _unsplit_tagged_maths(app, doctree) -> None:
@@ -315,6 +318,13 @@ def setup(app) -> dict:
     """Sphinx extension hook (conf.py lists ``ppo_edu.site``): the maths fix above."""
     app.connect("doctree-read", _unsplit_tagged_maths)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+#: Extra CSS. MathJax puts hidden MathML for screen readers in each formula, and its (unused) NativeMML
+#: output styles give ``mathvariant`` elements the TeX web fonts, which jupyter-server-mathjax does
+#: not ship (only STIX-Web): the browser would request them and get a 404. Hidden text needs no web font.
+SITE_CSS = """.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: serif !important; }
+"""
 
 
 def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: str | os.PathLike | None = None,
@@ -340,6 +350,8 @@ def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: 
     with tempfile.TemporaryDirectory(prefix="ppo_edu_site_") as tmp:
         srcdir, outdir, doctrees = Path(tmp, "src"), Path(tmp, "html"), Path(tmp, "doctrees")
         (srcdir / "files").mkdir(parents=True)
+        (srcdir / "_static").mkdir()
+        (srcdir / "_static" / "ppo_edu_site.css").write_text(SITE_CSS, encoding="utf-8")
         pages = []
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)

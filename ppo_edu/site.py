@@ -259,6 +259,7 @@ def home_markdown(readme_text: str, pages: Sequence[tuple[str, str]]) -> str:
 CONF = """\
 # Written by ppo_edu.site for one build; not a file to edit.
 project = {project!r}
+author = "the ppo_edu course"
 html_title = {title!r}
 extensions = ["myst_nb", "ppo_edu.site"]
 nb_execution_mode = "off"  # the committed outputs are the pages

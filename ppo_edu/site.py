@@ -328,6 +328,25 @@ SITE_CSS = """.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: seri
 """
 
 
+#: The file that marks a folder as a site built here: only such a folder (or an empty one) is replaced.
+MARKER = ".ppo_edu_site"
+
+
+def check_out_dir(out: str | os.PathLike, src: str | os.PathLike) -> Path:
+    """``out`` resolved, when the build may replace it: new, empty, or a site built before (it has :data:`MARKER`)."""
+    out, src = Path(out).resolve(), Path(src).resolve()
+    if out == src or src.is_relative_to(out) or out.is_relative_to(src):
+        raise ValueError(f"--out: expected a folder apart from the notebooks in {str(src)!r}, got {str(out)!r}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: expected a folder, got the file {str(out)!r}")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise ValueError(
+            f"--out: {str(out)!r} exists and is not a site built by this command; the build replaces its folder, "
+            "so give a new or empty one"
+        )
+    return out
+
+
 def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: str | os.PathLike | None = None,
           quiet: bool = True) -> dict:  # fmt: skip
     """Build the site into ``out`` (replaced); returns ``{"pages", "seconds", "index", "warnings"}``.
@@ -343,9 +362,7 @@ def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: 
 
     src = Path(src) if src is not None else ROOT / "notebooks"
     readme = Path(readme) if readme is not None else ROOT / "README.md"
-    out = Path(out).resolve()
-    if out == src.resolve() or src.resolve().is_relative_to(out):
-        raise ValueError(f"--out: expected a folder outside the notebooks, got {str(out)!r}")
+    out = check_out_dir(out, src)
     start = time.perf_counter()
     notebooks = course_notebooks(src)
     with tempfile.TemporaryDirectory(prefix="ppo_edu_site_") as tmp:
@@ -377,6 +394,7 @@ def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: 
         import jupyter_server_mathjax
 
         shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", outdir / "_static" / "mathjax")
+        (outdir / MARKER).write_text("built by python -m ppo_edu site; the folder is replaced by the next build\n")
         if out.exists():
             shutil.rmtree(out)
         shutil.copytree(outdir, out)

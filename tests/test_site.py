@@ -230,3 +230,27 @@ def test_course_setup_never_installs_the_site_extra_and_ci_does():
     course = (ROOT / "course.sh").read_text()
     assert "site" not in re.findall(r'-e "\.\[([^\]]*)\]"', course)[0].split(",")
     assert '-e ".[site]"' in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_build_replaces_only_a_new_empty_or_earlier_site_folder(tmp_path):
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    assert site.check_out_dir(tmp_path / "new", src) == (tmp_path / "new").resolve()
+    (tmp_path / "empty").mkdir()
+    site.check_out_dir(tmp_path / "empty", src)
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "index.html").write_text("")
+    (earlier / site.MARKER).write_text("")
+    site.check_out_dir(earlier, src)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "README.md").write_text("")
+    with pytest.raises(ValueError, match="is not a site built by this command"):
+        site.check_out_dir(other, src)  # e.g. --out . in a clone: never deleted
+    for bad in (src, src / "site", tmp_path / ".."):
+        with pytest.raises(ValueError, match="--out: expected a folder apart from the notebooks"):
+            site.check_out_dir(bad, src)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="expected a folder, got the file"):
+        site.check_out_dir(tmp_path / "file", src)

@@ -1,6 +1,6 @@
 """The site builder's pure parts (no Sphinx needed): notebook → page, README → home page, page list, CLI.
 
-The build itself and the pages in a real browser are tested in tests/browser/test_site.py.
+The build itself and the pages in a real browser are tested in tests/browser/test_website.py.
 """
 
 from __future__ import annotations

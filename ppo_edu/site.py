@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,15 +123,15 @@ def slider_note(source: str) -> str:
     """The note that stands in for a slider cell's live widget (parameters read from its call)."""
     params = _SLIDER_PARAM.findall(source)
     if params:
-        ranges = "; ".join(f"`{n}` from {lo} to {hi} in steps of {step}" for n, lo, hi, step, _ in params)
-        defaults = ", ".join(f"`{n}` = {d}" for n, _, _, _, d in params)
-        what = f"a live slider ({ranges}) that redraws the figure. The figure above is drawn at the default value, {defaults}."
+        ranges = "; ".join(f"`{n}` from {lo} to {hi} in steps of {step}, starting at {d}" for n, lo, hi, step, d in params)
+        what = f"a live slider ({ranges}) that redraws the figure as you move it"
     else:
-        what = "a live slider that redraws the figure. The figure above is drawn at the default value."
+        what = "a live slider that redraws the figure as you move it"
     return (
         ":::{note}\n"
-        f"**Live version in JupyterLab.** In the notebook this cell shows {what}\n"
-        "A static page cannot run code: open the course with `./course.sh` to move the slider.\n"
+        f"**Live version in JupyterLab.** In the notebook this cell shows {what}.\n"
+        "A static page cannot run code, so the static figure above stands in for it:\n"
+        "open the course with `./course.sh` to move the slider.\n"
         ":::"
     )
 
@@ -279,6 +280,7 @@ html_theme_options = {{
 html_context = {{"default_mode": "light"}}  # figures are drawn on white
 html_static_path = ["_static"]
 html_css_files = ["ppo_edu_site.css"]
+html_favicon = "_static/favicon.svg"  # a local icon, so browsers do not ask for /favicon.ico
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None
@@ -347,6 +349,11 @@ def check_out_dir(out: str | os.PathLike, src: str | os.PathLike) -> Path:
     return out
 
 
+FAVICON = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f77b4"/>\
+<text x="16" y="23" font-size="20" text-anchor="middle" fill="#fff" font-family="serif">π</text></svg>
+"""
+
+
 def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: str | os.PathLike | None = None,
           quiet: bool = True) -> dict:  # fmt: skip
     """Build the site into ``out`` (replaced); returns ``{"pages", "seconds", "index", "warnings"}``.
@@ -370,6 +377,7 @@ def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: 
         (srcdir / "files").mkdir(parents=True)
         (srcdir / "_static").mkdir()
         (srcdir / "_static" / "ppo_edu_site.css").write_text(SITE_CSS, encoding="utf-8")
+        (srcdir / "_static" / "favicon.svg").write_text(FAVICON, encoding="utf-8")
         pages = []
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
@@ -384,13 +392,16 @@ def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: 
             CONF.format(project=title, title=title.split("—")[-1].strip() or title, mathjax_config=MATHJAX_CONFIG),
             encoding="utf-8",
         )
-        warnings = io.StringIO()
-        with docutils_namespace():
+        log = io.StringIO()
+        with docutils_namespace(), warnings.catch_warnings():
+            # The theme's use of APIs that Sphinx will remove is for its maintainers, not for this build's reader.
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             app = Sphinx(str(srcdir), str(srcdir), str(outdir), str(doctrees), "html", status=None if quiet else sys.stdout,
-                         warning=warnings, freshenv=True, keep_going=True)  # fmt: skip
+                         warning=log, freshenv=True, keep_going=True)  # fmt: skip
             app.build()
         if app.statuscode:
-            raise RuntimeError(f"sphinx failed (status {app.statuscode}):\n{warnings.getvalue()}")
+            raise RuntimeError(f"sphinx failed (status {app.statuscode}):\n{log.getvalue()}")
         import jupyter_server_mathjax
 
         shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", outdir / "_static" / "mathjax")
@@ -399,4 +410,4 @@ def build(out: str | os.PathLike, src: str | os.PathLike | None = None, readme: 
             shutil.rmtree(out)
         shutil.copytree(outdir, out)
     return {"pages": [doc for doc, _ in pages], "seconds": time.perf_counter() - start, "index": out / "index.html",
-            "warnings": [w for w in warnings.getvalue().splitlines() if w.strip()]}  # fmt: skip
+            "warnings": [w for w in log.getvalue().splitlines() if w.strip()]}  # fmt: skip

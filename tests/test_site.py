@@ -77,7 +77,7 @@ def test_slider_cell_gets_a_note_instead_of_the_widget_repr():
     assert page.cells[index].outputs == []
     note = page.cells[index + 1]
     assert note.cell_type == "markdown" and "JupyterLab" in note.source
-    assert "`eps` from 0.05 to 0.5 in steps of 0.05" in note.source and "`eps` = 0.2" in note.source
+    assert "`eps` from 0.05 to 0.5 in steps of 0.05, starting at 0.2" in note.source
 
 
 def test_run_it_yourself_box_follows_the_title_with_both_commands_and_the_notebook_link():

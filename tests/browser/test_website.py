@@ -245,6 +245,6 @@ def test_solutions_are_folded_and_sliders_point_to_jupyterlab(site_page, site_ur
     site_page.locator("details summary", has_text="Show the solution").first.click()
     assert site_page.evaluate(VISIBLE_JS, solution_line) == [True], "opening the fold shows the solution"
     text = site_page.inner_text("article.bd-article")
-    assert "Live version in JupyterLab" in text and "eps = 0.2" in text
+    assert "Live version in JupyterLab" in text and "starting at 0.2" in text
     assert "Run it yourself" in text
     assert not site_page.problems, site_page.problems

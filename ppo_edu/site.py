@@ -268,6 +268,7 @@ nb_ipywidgets_js = {{}}  # no widget state is stored; never load widget JavaScri
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 exclude_patterns = ["files/**", "_static/**"]
+suppress_warnings = ["myst.header"]  # a notebook's heading levels are its authors' choice
 html_theme = "sphinx_book_theme"
 html_theme_options = {{
     "show_toc_level": 2,

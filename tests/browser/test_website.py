@@ -3,7 +3,8 @@
 The site is built once for this module from the committed notebooks into a temporary folder,
 served on 127.0.0.1, and every page is opened: no console error, no request leaves
 127.0.0.1, every image loaded, the maths typeset (MathJax ran, no raw ``$$``/``\\(`` in the
-visible text, no MathJax error), every internal link and anchor resolves. The navigation
+visible text, no MathJax error), every internal link and anchor resolves; a one-page site checks
+inline maths, ``\\tag`` with line breaks and AMS symbols. The navigation
 (sidebar, and "next" from the home page) reaches every notebook in course order; exercise
 solutions are folded until opened; slider cells say where the live version is.
 Screenshots of three pages go to ``artifacts/site/``.
@@ -18,6 +19,7 @@ import functools
 import http.server
 import os
 import re
+import shutil
 import threading
 import urllib.parse
 from pathlib import Path
@@ -247,4 +249,42 @@ def test_solutions_are_folded_and_sliders_point_to_jupyterlab(site_page, site_ur
     text = site_page.inner_text("article.bd-article")
     assert "Live version in JupyterLab" in text and "starting at 0.2" in text
     assert "Run it yourself" in text
+    assert not site_page.problems, site_page.problems
+
+
+MINI_MARKDOWN = r"""# 00 · Maths test
+
+Inline: the ratio $\rho_t(\theta) = \pi_\theta(a_t \mid s_t) / \pi_{\theta_\text{old}}(a_t \mid s_t)$ and $\hat A_t$.
+
+$$\beta \leftarrow \begin{cases} 2\beta & d > 1.5\, d_\text{targ} \\ \beta & \text{otherwise.}\end{cases} \tag{0.1}$$
+
+$$\mathbb{E}_t\big[\min(\rho_t \hat A_t, \operatorname{clip}(\rho_t, 1-\epsilon, 1+\epsilon) \hat A_t)\big] \tag{0.2}$$
+"""
+
+
+@pytest.fixture(scope="module")
+def maths_site(tmp_path_factory, built_site):
+    """A one-notebook site whose page has inline maths, ``\\tag`` with line breaks and AMS symbols."""
+    src = tmp_path_factory.mktemp("maths_nb")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(MINI_MARKDOWN)])
+    nbformat.write(nb, src / "00_maths.ipynb")
+    out = tmp_path_factory.mktemp("maths_site") / "html"
+    result = site.build(out, src=src)
+    assert not result["warnings"], result["warnings"]
+    return out
+
+
+def test_inline_and_display_maths_are_typeset(site_page, maths_site, site_url, built_site):
+    """The course's notebooks may not use every kind of maths yet: a small site that does, in the browser."""
+    # Served by the module's server: the small site is copied under the big one's folder (last test here).
+    folder, _ = built_site
+    shutil.copytree(maths_site, folder / "maths-check", dirs_exist_ok=True)
+    _open(site_page, f"{site_url}/maths-check/00_maths.html")
+    state = site_page.evaluate(PAGE_STATE_JS)
+    inline = site_page.eval_on_selector_all("span.math .MathJax", "els => els.length")
+    display = site_page.eval_on_selector_all("div.math .MathJax_Display", "els => els.length")
+    assert inline == 2 and display == 2, f"typeset {inline} inline and {display} display formulas, expected 2 and 2"
+    assert not state["mathErrors"], state["mathErrors"]
+    assert not RAW_MATH.search(state["text"]), state["text"]
+    assert "(0.1)" in state["text"] and "(0.2)" in state["text"]
     assert not site_page.problems, site_page.problems

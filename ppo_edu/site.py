@@ -16,7 +16,11 @@ Before Sphinx sees a notebook, :func:`page_notebook` changes a copy of it:
   folded under "Show the solution"; the output of ``solution()`` and ``hint()`` calls is
   folded too;
 * a slider cell keeps its code, loses its widget's text repr, and gets a note saying that
-  the figure above it is the default value and that the live slider is in JupyterLab.
+  the static figure above stands in for it and that the live slider is in JupyterLab.
+
+Display maths with both ``\\tag`` and ``\\\\`` is kept out of Sphinx's ``split`` wrapper (this
+module is also the Sphinx extension that does it), and a little CSS keeps MathJax from asking
+for TeX web fonts that the bundle does not have.
 
 The builder lives in the ``site`` extra (``pip install -e ".[site]"``); the rest of the
 module (everything but :func:`build`) needs only nbformat, so it is tested without Sphinx.

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ppo_edu {figures,check-env} ...``."""
+"""Command line: ``python -m ppo_edu {figures,check-env,site,...} ...``."""
 
 from __future__ import annotations
 
@@ -152,6 +152,28 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{steps} env steps in total")
     return 0
 
+
+# --- the course as a website -------------------------------------------------------------------
+def _site_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="build/site", help="folder to write the site to, replaced (default: build/site)")
+    p.add_argument("--src", default=None, help="folder of the executed notebooks (default: the course's notebooks/)")
+
+
+@command("site", "build the course as a static website from the committed notebooks (needs the site extra)", _site_args)
+def _site(args: argparse.Namespace) -> int:
+    from . import site
+
+    missing = site.missing_site_packages()
+    if missing:
+        print(f"error: the site builder needs {', '.join(missing)}, in the site extra. Install it with\n"
+              f"    {site.INSTALL_HINT}", file=sys.stderr)  # fmt: skip
+        return 3
+    result = site.build(args.out, src=args.src)
+    for warning in result["warnings"]:
+        print(warning, file=sys.stderr)
+    print(f"built {len(result['pages'])} notebook pages + home in {result['seconds']:.1f} s")
+    print(f"open {result['index']}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -141,6 +141,23 @@ def browser(lab_url):
         chromium.close()
 
 
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """Headless Debian chromium without JupyterLab (for the site tests); closed at the end of the module."""
+    if chromium_path() is None:
+        _missing("Debian's chromium is not installed (apt-get install chromium, or set PPO_EDU_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install playwright; it is in the dev extra)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

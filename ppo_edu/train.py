@@ -107,9 +107,10 @@ class PPOConfig:
     """Largest allowed global L2 norm of each member's gradient."""
     norm_adv: bool = True
     """Whiten the advantages inside each minibatch."""
-    reward_scale: float = 1.0
-    """Rewards are multiplied by this before GAE, so that the critic's targets are of order 1
-    (CartPole's +1 per step gives returns up to 1/(1 − γ) = 100 otherwise); episode returns are reported unscaled."""
+    reward_scale: float = 0.1
+    """Rewards are multiplied by this before GAE, so that the critic's targets stay of order 1: CartPole's
+    +1 per step gives returns up to 1/(1 − γ) = 100 otherwise, and at 1.0 about half of the critic's tanh
+    units end up saturated (notebook 08). Episode returns are reported unscaled."""
     target_kl: float | None = None
     """KL early stopping: no further epoch once an epoch's mean approx KL (k3) exceeds this; None = off.
     As CleanRL's ``target_kl`` (Spinning Up stops at 1.5 × its target, and checks after every step)."""

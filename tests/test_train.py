@@ -417,7 +417,7 @@ def test_explained_variance_is_nan_when_the_targets_are_constant():
 
 
 def test_reward_scale_scales_the_critics_targets_not_the_reported_returns():
-    a, b = Trainer(PPOConfig(**SMALL, seed=4)), Trainer(PPOConfig(**SMALL, seed=4, reward_scale=0.1))
+    a, b = Trainer(PPOConfig(**SMALL, seed=4, reward_scale=1.0)), Trainer(PPOConfig(**SMALL, seed=4, reward_scale=0.1))
     for tr in (a, b):  # V ≡ 0, so the targets R = Â + V are the λ-returns of the (scaled) rewards alone
         with torch.no_grad():
             tr.agent.critic.weights[-1].zero_()

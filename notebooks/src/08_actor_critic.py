@@ -329,7 +329,7 @@ assert d["epochs_done"] == first_above < 10
 # `pe.train.Trainer` runs all of this in a loop: rollout (T = 128, N = 8, gymnasium's vector
 # env on the CPU), GAE (γ = 0.99, λ = 0.95), then 4 epochs of 4 minibatches, with the learning
 # rate annealed to 0. The run is `pe.train.NOTEBOOK_08`, a frozen dataclass with every field
-# documented. One setting deserves a word: **`reward_scale=0.1`**. CartPole pays +1 per step, so the
+# documented. One setting deserves a word: **`reward_scale=0.1`** (the course default). CartPole pays +1 per step, so the
 # discounted return approaches 1/(1 − γ) = 100; scaled by 0.1 the critic's targets stay below 10.
 # The policy does not care (advantages are whitened per minibatch), but the critic does, as the
 # end of this section shows.

@@ -71,13 +71,11 @@ def _rows(results: dict[str, list[dict]]) -> dict[str, dict]:
     for name, rs in results.items():
         if not rs:
             continue
-        variants = [("", 0.0)]
-        if name.startswith("jax"):
-            variants = [(" (run only)", None), (" (+compile)", "compile_s")]
-        for suffix, extra in variants:
+        variants = [(" (run only)", False), (" (+compile)", True)] if name.startswith("jax") else [("", False)]
+        for suffix, with_compile in variants:
 
-            def add(r: dict, key: str, extra=extra) -> float:
-                return r[key] + (r[extra] if isinstance(extra, str) else 0.0)
+            def add(r: dict, key: str, compile_key: str = "compile_s", with_compile=with_compile) -> float:
+                return r[key] + (r[compile_key] if with_compile else 0.0)
 
             strict = [add(r, "time_to_solve_s") for r in rs]
             confirm = [add(r, "time_to_solve_s_3") for r in rs]
@@ -87,7 +85,7 @@ def _rows(results: dict[str, list[dict]]) -> dict[str, dict]:
                 "strict_max_s": max(strict),
                 "strict_solved": f"{sum(r['solved'] for r in rs)}/{len(rs)}",
                 "strict_median_steps": _median([r["steps_to_solve"] or float("inf") for r in rs]),
-                "strict_median_cpu_s": _median([add(r, "cpu_time_to_solve_s") for r in rs]),
+                "strict_median_cpu_s": _median([add(r, "cpu_time_to_solve_s", "compile_cpu_s") for r in rs]),
                 "confirm3_median_s": _median(confirm),
                 "confirm3_solved": f"{sum(r['solved_3'] for r in rs)}/{len(rs)}",
                 "confirm3_median_steps": _median([r["steps_to_solve_3"] or float("inf") for r in rs]),
@@ -101,7 +99,7 @@ def _rows(results: dict[str, list[dict]]) -> dict[str, dict]:
 def _print_rows(rows: dict[str, dict]) -> None:
     print(
         f"{'contestant':<26} {'STRICT median [min-max]':>30} {'solved':>6} {'steps':>7}   "
-        f"{'3-IN-A-ROW median':>17} {'solved':>6} {'steps':>7}   {'env steps/s':>11}  {'final':>5}"
+        f"{'3-IN-A-ROW median':>17} {'solved':>6} {'steps':>7}   {'env steps/s':>11}  {'final':>5}  {'strict CPU s':>12}"
     )
     for name, s in rows.items():
         span = f"[{s['strict_min_s']:.2f}-{s['strict_max_s']:.2f}]" if math.isfinite(s["strict_max_s"]) else ""
@@ -109,7 +107,7 @@ def _print_rows(rows: dict[str, dict]) -> None:
             f"{name:<26} {_fmt_s(s['strict_median_s']):>10} {span:>19} "
             f"{s['strict_solved']:>6} {s['strict_median_steps']:>7.0f}   "
             f"{_fmt_s(s['confirm3_median_s']):>17} {s['confirm3_solved']:>6} {s['confirm3_median_steps']:>7.0f}   "
-            f"{s['median_env_steps_per_s']:>11.0f}  {s['median_final_mean']:>5.0f}"
+            f"{s['median_env_steps_per_s']:>11.0f}  {s['median_final_mean']:>5.0f}  {_fmt_s(s['strict_median_cpu_s']):>12}"
         )
 
 

@@ -98,13 +98,13 @@ def _rows(results: dict[str, list[dict]]) -> dict[str, dict]:
 
 def _print_rows(rows: dict[str, dict]) -> None:
     print(
-        f"{'contestant':<26} {'STRICT median [min-max]':>30} {'solved':>6} {'steps':>7}   "
+        f"{'contestant':<33} {'STRICT median [min-max]':>30} {'solved':>6} {'steps':>7}   "
         f"{'3-IN-A-ROW median':>17} {'solved':>6} {'steps':>7}   {'env steps/s':>11}  {'final':>5}  {'strict CPU s':>12}"
     )
     for name, s in rows.items():
         span = f"[{s['strict_min_s']:.2f}-{s['strict_max_s']:.2f}]" if math.isfinite(s["strict_max_s"]) else ""
         print(
-            f"{name:<26} {_fmt_s(s['strict_median_s']):>10} {span:>19} "
+            f"{name:<33} {_fmt_s(s['strict_median_s']):>10} {span:>19} "
             f"{s['strict_solved']:>6} {s['strict_median_steps']:>7.0f}   "
             f"{_fmt_s(s['confirm3_median_s']):>17} {s['confirm3_solved']:>6} {s['confirm3_median_steps']:>7.0f}   "
             f"{s['median_env_steps_per_s']:>11.0f}  {s['median_final_mean']:>5.0f}  {_fmt_s(s['strict_median_cpu_s']):>12}"
@@ -123,7 +123,9 @@ def _ratios(rows: dict[str, dict]) -> dict[str, dict]:
             "strict": ours["strict_median_s"] / s["strict_median_s"] if s["strict_median_s"] > 0 else float("nan"),
             "confirm3": ours["confirm3_median_s"] / s["confirm3_median_s"] if s["confirm3_median_s"] > 0 else float("nan"),
         }
-        print(f"ratio ppo_edu / {name:<26} strict {out[name]['strict']:6.3f}   3-in-a-row {out[name]['confirm3']:6.3f}")
+        strict, confirm = (f"{x:6.3f}" if math.isfinite(x) and x > 0 else "   n/a" for x in out[name].values())
+        note = "   (n/a: a median is inf)" if "n/a" in strict + confirm else ""
+        print(f"ratio ppo_edu / {name:<33} strict {strict}   3-in-a-row {confirm}{note}")
     return out
 
 
@@ -185,7 +187,10 @@ def main() -> None:
     population = []
     if args.populations:
         print(f"\npopulations: P seeds at once, 32 envs x 32 steps per member, {args.pop_iterations} timed iterations")
-        print(f"{'P':>5} {'ppo_edu env steps/s':>20} {'jax vmap env steps/s':>21} {'jax compile':>12} {'ppo_edu / jax':>14}")
+        print(
+            f"{'P':>5} {'ppo_edu env steps/s':>20} {'jax vmap env steps/s':>21} {'jax compile':>12} {'ppo_edu / jax':>14}"
+            f"   {'per CPU second: ppo_edu':>23} {'jax':>9} {'ratio':>6}"
+        )
         for p in args.populations:
             pop = ["--population", str(p), "--iterations", str(args.pop_iterations)]
             row = {"population": p, "ppo_edu": _run(ours_py, "bench_ours.py", args.threads, ["--device", args.device, *pop])}
@@ -194,7 +199,13 @@ def main() -> None:
             ours_sps = row["ppo_edu"]["env_steps_per_s"]
             jax_sps = row["jax"]["env_steps_per_s"] if jax else float("nan")
             comp = f"{row['jax']['compile_s']:10.1f} s" if jax else f"{'':>12}"
-            print(f"{p:>5} {ours_sps:>20,.0f} {jax_sps:>21,.0f} {comp} {ours_sps / jax_sps:>14.2f}", flush=True)
+            ours_cpu = row["ppo_edu"]["env_steps"] / row["ppo_edu"]["cpu_seconds"]
+            jax_cpu = row["jax"]["env_steps"] / row["jax"]["cpu_seconds"] if jax else float("nan")
+            print(
+                f"{p:>5} {ours_sps:>20,.0f} {jax_sps:>21,.0f} {comp} {ours_sps / jax_sps:>14.2f}"
+                f"   {ours_cpu:>23,.0f} {jax_cpu:>9,.0f} {ours_cpu / jax_cpu:>6.2f}",
+                flush=True,
+            )
             population.append(row)
 
     machine = {

@@ -19,9 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocol import SolveClock  # noqa: E402
-
-N_TIMESTEPS = 100_000  # RL-Zoo's budget; the linear schedules run from 1 to 0 over it
+from protocol import BUDGET, SolveClock  # noqa: E402
 
 
 def main() -> None:
@@ -33,6 +31,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--max-steps", type=int, default=BUDGET, help="RL-Zoo's budget, 1e5; the linear schedules run over it")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -52,24 +51,19 @@ def main() -> None:
     class Clock(BaseCallback):
         """Evaluate between one update and the next rollout (where SB3 calls on_rollout_start)."""
 
-        solved = False
-
         def _on_training_start(self) -> None:
             clock.start()
 
         def _on_rollout_start(self) -> None:
-            if self.num_timesteps > 0 and not self.solved:
-                self.solved = clock.checkpoint(self.num_timesteps, policy)
+            if self.num_timesteps > 0:
+                clock.checkpoint(self.num_timesteps, policy)
 
         def _on_step(self) -> bool:
-            return not self.solved
+            return True
 
-    cb = Clock()
-    model.learn(total_timesteps=N_TIMESTEPS, callback=cb)
-    if not cb.solved:
-        clock.checkpoint(model.num_timesteps, policy)  # the final policy, after the last update
-    clock.pause()
-    out = clock.result("sb3", args.seed, model.num_timesteps, device=str(model.device))
+    model.learn(total_timesteps=args.max_steps, callback=Clock())
+    clock.finish(model.num_timesteps, policy)  # the final policy, after the last update
+    out = clock.result("sb3", args.seed, model.num_timesteps, budget=args.max_steps, device=str(model.device))
     print(json.dumps(out, default=str))
 
 

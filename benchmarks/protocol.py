@@ -1,28 +1,40 @@
 """The evaluation protocol shared by every contestant of the benchmark (ours and the peers').
 
-Time-to-solve: training is paused at the first iteration boundary at or after every
-``EVAL_INTERVAL`` environment steps, and the deterministic (greedy) policy plays
-``EVAL_EPISODES`` episodes of gymnasium's CartPole-v1, episode i started with
-``reset(seed=EVAL_SEED + i)``. A run is **solved** once ``CONFIRM`` evaluations in a row have a
-mean return ≥ ``SOLVED_MEAN`` ("stays ≥ 475"); its time-to-solve is the training wall-clock
-time at the first of them. Evaluation time is never on the clock, and neither is building
-the model and the environments.
+Every run trains for a fixed budget of ``BUDGET`` environment steps. Training is paused at the
+first iteration boundary at or after every ``EVAL_INTERVAL`` environment steps, and once more at
+the end of the budget, and the deterministic (greedy) policy plays ``EVAL_EPISODES`` episodes of
+gymnasium's CartPole-v1, episode i started with ``reset(seed=EVAL_SEED + i)``. Those start seeds
+are held out: no setting of any contestant was tuned on them (the course and the earlier
+benchmark evaluate from 1_000_000).
 
-This file imports only NumPy and gymnasium, so both virtual environments can use it.
+Two rules read the same list of evaluations (their mean returns ``m_1, ..., m_K``):
+
+* **strict** (the headline): solved at the first evaluation k from which *every* later
+  evaluation, to the end of the budget, has ``m_j ≥ SOLVED_MEAN`` ("stays ≥ 475"); a run whose
+  final evaluation is below it is not solved.
+* **3 in a row** (the earlier rule): solved at the first of ``CONFIRM`` consecutive evaluations
+  with ``m_j ≥ SOLVED_MEAN``, whatever happens after.
+
+The time-to-solve is the training wall-clock time at evaluation k. Evaluation time is never on
+the clock, and neither is building the model and the environments.
+
+This file imports only NumPy and gymnasium, so every virtual environment can use it, and nothing
+from ppo_edu.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+BUDGET = 100_000  # env steps every run trains for (RL-Zoo's CartPole budget)
 EVAL_INTERVAL = 2048  # env steps between evaluations
 EVAL_EPISODES = 10
-EVAL_SEED = 1_000_000
+EVAL_SEED = 5_000_000  # held out: never used to tune any contestant's settings
 SOLVED_MEAN = 475.0
-CONFIRM = 3  # evaluations in a row that must all be ≥ SOLVED_MEAN
+CONFIRM = 3  # evaluations in a row for the "3 in a row" rule
 
 
 def evaluate(policy: Callable[[np.ndarray], np.ndarray], episodes: int = EVAL_EPISODES, seed: int = EVAL_SEED) -> np.ndarray:
@@ -45,8 +57,30 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], episodes: int = EVAL_EP
     return returns
 
 
+def strict_solve_index(means: Sequence[float], threshold: float = SOLVED_MEAN) -> int | None:
+    """Index of the first evaluation from which every later one is ≥ ``threshold`` (None if the
+    last one is below it, or there is none): ``[100, 500, 300, 480, 490] -> 3``."""
+    k = None
+    for i in range(len(means) - 1, -1, -1):
+        if means[i] < threshold:
+            break
+        k = i
+    return k
+
+
+def confirm_solve_index(means: Sequence[float], confirm: int = CONFIRM, threshold: float = SOLVED_MEAN) -> int | None:
+    """Index of the first of ``confirm`` evaluations in a row that are all ≥ ``threshold`` (None if
+    there are none): ``[500, 500, 100, 480, 490, 500, 200] -> 3`` with confirm = 3."""
+    run = 0
+    for i, m in enumerate(means):
+        run = run + 1 if m >= threshold else 0
+        if run == confirm:
+            return i - confirm + 1
+    return None
+
+
 class SolveClock:
-    """Training stopwatch that pauses for evaluations and decides when a run is solved."""
+    """Training stopwatch that pauses for evaluations and records them for both rules."""
 
     def __init__(self, interval: int = EVAL_INTERVAL):
         self.interval = interval
@@ -54,8 +88,7 @@ class SolveClock:
         self.train_seconds = 0.0
         self.train_cpu_seconds = 0.0  # CPU time of this process while training: robust to a busy machine
         self.eval_seconds = 0.0
-        self.evals: list[tuple[int, float, float, float]] = []  # (env steps, train s, train CPU s, mean return)
-        self.solved_at: tuple[int, float, float] | None = None  # (env steps, train s, train CPU s)
+        self.evals: list[tuple[int, float, float, float, float]] = []  # (env steps, train s, train CPU s, mean, min)
         self._t0: float | None = None
         self._c0: float | None = None
 
@@ -68,32 +101,46 @@ class SolveClock:
             self.train_cpu_seconds += time.process_time() - self._c0
         self._t0 = self._c0 = None
 
-    def checkpoint(self, env_steps: int, policy: Callable[[np.ndarray], np.ndarray]) -> bool:
-        """Call at an iteration boundary: pauses the clock, evaluates when due, resumes it.
-        Returns True once the run is solved."""
+    def _evaluate(self, env_steps: int, policy: Callable[[np.ndarray], np.ndarray]) -> None:
+        t = time.perf_counter()
+        returns = evaluate(policy)
+        self.eval_seconds += time.perf_counter() - t
+        self.evals.append((env_steps, self.train_seconds, self.train_cpu_seconds, float(returns.mean()), float(returns.min())))
+        while self.next_eval <= env_steps:
+            self.next_eval += self.interval
+
+    def checkpoint(self, env_steps: int, policy: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Call at an iteration boundary: pauses the clock, evaluates when due, resumes it."""
         self.pause()
         if env_steps >= self.next_eval:
-            t = time.perf_counter()
-            mean = float(evaluate(policy).mean())
-            self.eval_seconds += time.perf_counter() - t
-            self.evals.append((env_steps, self.train_seconds, self.train_cpu_seconds, mean))
-            while self.next_eval <= env_steps:
-                self.next_eval += self.interval
-            last = self.evals[-CONFIRM:]
-            if len(last) == CONFIRM and all(e[3] >= SOLVED_MEAN for e in last):
-                self.solved_at = last[0][:3]
+            self._evaluate(env_steps, policy)
         self.start()
-        return self.solved_at is not None
+
+    def finish(self, env_steps: int, policy: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Call once at the end of the budget: stops the clock and evaluates the final policy
+        (unless the last evaluation was already at ``env_steps``)."""
+        self.pause()
+        if not self.evals or self.evals[-1][0] != env_steps:
+            self._evaluate(env_steps, policy)
+
+    def _rule(self, k: int | None) -> dict:
+        if k is None:
+            return {"solved": False, "time_to_solve_s": float("inf"), "cpu_time_to_solve_s": float("inf"), "steps_to_solve": None}
+        steps, secs, cpu = self.evals[k][:3]
+        return {"solved": True, "time_to_solve_s": secs, "cpu_time_to_solve_s": cpu, "steps_to_solve": steps}
 
     def result(self, name: str, seed: int, env_steps: int, **extra) -> dict:
-        solved = self.solved_at is not None
+        """One run's JSON record: the strict rule's fields at the top level, the 3-in-a-row
+        rule's with the suffix ``_3``."""
+        means = [e[3] for e in self.evals]
+        strict = self._rule(strict_solve_index(means))
+        confirm = {f"{k}_3": v for k, v in self._rule(confirm_solve_index(means)).items()}
         return {
             "name": name,
             "seed": seed,
-            "solved": solved,
-            "time_to_solve_s": self.solved_at[1] if solved else float("inf"),
-            "cpu_time_to_solve_s": self.solved_at[2] if solved else float("inf"),
-            "steps_to_solve": self.solved_at[0] if solved else None,
+            **strict,
+            **confirm,
+            "final_mean": means[-1] if means else float("nan"),
             "train_seconds": self.train_seconds,
             "train_cpu_seconds": self.train_cpu_seconds,
             "eval_seconds": self.eval_seconds,

@@ -1,23 +1,27 @@
-"""Time-to-solve CartPole-v1: ppo_edu against Stable-Baselines3 (RL-Zoo settings), side by side.
+"""Time-to-solve CartPole-v1 and population throughput: ppo_edu beside SB3 and a JAX PPO, in one run.
 
 One command, from the repository root:
 
     bash benchmarks/run.sh                # = setup_peers.sh, then this script
     .venv/bin/python benchmarks/run.py --seeds 0 1 2 3 4 5 6
+    .venv/bin/python benchmarks/run.py --quick     # ppo_edu only, tiny budget: seconds (what the tests run)
 
 For every seed it runs one training of each contestant, alternating, each in its own process
-and virtual environment (ours in .venv, SB3 in benchmarks/.venv-peers), with the same torch
-thread count. Both follow benchmarks/protocol.py: deterministic evaluation on gymnasium's
-CartPole-v1 every 2048 env steps (10 episodes, same start seeds), solved when 3 evaluations in
-a row average ≥ 475, evaluation and set-up time off the clock. It prints each run, the median
-time-to-solve of each (an unsolved run counts as infinitely slow), their ratio and the
-training throughput, and writes the raw results to benchmarks/results/latest.json.
+and virtual environment (ours in .venv, the peers in benchmarks/.venv-peers), with the same
+thread count, for the same budget of env steps. All follow benchmarks/protocol.py: greedy
+evaluation on gymnasium's CartPole-v1 every 2048 env steps and at the end (10 episodes from
+held-out start seeds), evaluation and set-up time off the clock, two rules read from the same
+evaluations (strict: stays ≥ 475 to the end of the budget; 3 in a row). The JAX peer is reported
+twice: run only, and with its compile time on the clock. Then P = 8, 64, 256 seeds trained at
+once, ppo_edu's population Trainer beside the JAX peer's vmap, same batch shape per member.
+Raw results go to benchmarks/results/latest.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -28,14 +32,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from protocol import BUDGET, EVAL_SEED, SOLVED_MEAN  # noqa: E402
+
+QUICK_STEPS = 4096  # --quick: two evaluations, a few seconds
 
 
-def _run(python: Path, script: str, seed: int, threads: int, extra: list[str]) -> dict:
+def _run(python: Path, script: str, threads: int, extra: list[str]) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    cmd = [str(python), str(HERE / script), "--seed", str(seed), "--threads", str(threads), *extra]
+    cmd = [str(python), str(HERE / script), "--threads", str(threads), *extra]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if out.returncode != 0:
-        raise SystemExit(f"{script} failed (seed {seed}):\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(cmd[1:])} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -53,76 +61,164 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _fmt_s(x: float) -> str:
+    return f"{x:6.2f} s" if math.isfinite(x) else "   inf  "
+
+
+def _rows(results: dict[str, list[dict]]) -> dict[str, dict]:
+    """One summary row per contestant; each JAX contestant twice (run only, and + compile)."""
+    rows = {}
+    for name, rs in results.items():
+        if not rs:
+            continue
+        variants = [(" (run only)", False), (" (+compile)", True)] if name.startswith("jax") else [("", False)]
+        for suffix, with_compile in variants:
+
+            def add(r: dict, key: str, compile_key: str = "compile_s", with_compile=with_compile) -> float:
+                return r[key] + (r[compile_key] if with_compile else 0.0)
+
+            strict = [add(r, "time_to_solve_s") for r in rs]
+            confirm = [add(r, "time_to_solve_s_3") for r in rs]
+            rows[name + suffix] = {
+                "strict_median_s": _median(strict),
+                "strict_min_s": min(strict),
+                "strict_max_s": max(strict),
+                "strict_solved": f"{sum(r['solved'] for r in rs)}/{len(rs)}",
+                "strict_median_steps": _median([r["steps_to_solve"] or float("inf") for r in rs]),
+                "strict_median_cpu_s": _median([add(r, "cpu_time_to_solve_s", "compile_cpu_s") for r in rs]),
+                "confirm3_median_s": _median(confirm),
+                "confirm3_solved": f"{sum(r['solved_3'] for r in rs)}/{len(rs)}",
+                "confirm3_median_steps": _median([r["steps_to_solve_3"] or float("inf") for r in rs]),
+                "median_env_steps_per_s": _median([r["env_steps_per_s"] for r in rs]),
+                "median_final_mean": _median([r["final_mean"] for r in rs]),
+                "median_compile_s": _median([r.get("compile_s", 0.0) for r in rs]),
+            }
+    return rows
+
+
+def _print_rows(rows: dict[str, dict]) -> None:
+    print(
+        f"{'contestant':<33} {'STRICT median [min-max]':>30} {'solved':>6} {'steps':>7}   "
+        f"{'3-IN-A-ROW median':>17} {'solved':>6} {'steps':>7}   {'env steps/s':>11}  {'final':>5}  {'strict CPU s':>12}"
+    )
+    for name, s in rows.items():
+        span = f"[{s['strict_min_s']:.2f}-{s['strict_max_s']:.2f}]" if math.isfinite(s["strict_max_s"]) else ""
+        print(
+            f"{name:<33} {_fmt_s(s['strict_median_s']):>10} {span:>19} "
+            f"{s['strict_solved']:>6} {s['strict_median_steps']:>7.0f}   "
+            f"{_fmt_s(s['confirm3_median_s']):>17} {s['confirm3_solved']:>6} {s['confirm3_median_steps']:>7.0f}   "
+            f"{s['median_env_steps_per_s']:>11.0f}  {s['median_final_mean']:>5.0f}  {_fmt_s(s['strict_median_cpu_s']):>12}"
+        )
+
+
+def _ratios(rows: dict[str, dict]) -> dict[str, dict]:
+    ours = rows.get("ppo_edu")
+    out = {}
+    if ours is None:
+        return out
+    for name, s in rows.items():
+        if name == "ppo_edu":
+            continue
+        out[name] = {
+            "strict": ours["strict_median_s"] / s["strict_median_s"] if s["strict_median_s"] > 0 else float("nan"),
+            "confirm3": ours["confirm3_median_s"] / s["confirm3_median_s"] if s["confirm3_median_s"] > 0 else float("nan"),
+        }
+        strict, confirm = (f"{x:6.3f}" if math.isfinite(x) and x > 0 else "   n/a" for x in out[name].values())
+        note = "   (n/a: a median is inf)" if "n/a" in strict + confirm else ""
+        print(f"ratio ppo_edu / {name:<33} strict {strict}   3-in-a-row {confirm}{note}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for both (default 1)")
-    parser.add_argument("--device", default="auto", help="device for ppo_edu (SB3 stays on the CPU, its best)")
-    parser.add_argument("--ours-only", action="store_true", help="skip SB3 (no peers venv needed)")
-    parser.add_argument(
-        "--cleanrl", action="store_true", help="also run the CleanRL-style single-file PPO (slow: ~1e5+ steps)"
-    )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads / XLA cores for every contestant (default 1)")
+    parser.add_argument("--device", default="auto", help="device for ppo_edu (the peers stay on the CPU)")
+    parser.add_argument("--max-steps", type=int, default=BUDGET, help="budget of every run (env steps)")
+    parser.add_argument("--ours-only", action="store_true", help="ppo_edu alone (no peers venv needed)")
+    parser.add_argument("--no-sb3", action="store_true")
+    parser.add_argument("--no-jax", action="store_true")
+    parser.add_argument("--no-jax-defaults", action="store_true", help="skip the JAX peer with PureJaxRL's own defaults")
+    parser.add_argument("--cleanrl", action="store_true", help="also the CleanRL-style single-file PPO (slow)")
+    parser.add_argument("--populations", type=int, nargs="*", default=[8, 64, 256], help="P values (none: skip)")
+    parser.add_argument("--pop-iterations", type=int, default=4, help="timed iterations per population run")
+    parser.add_argument("--quick", action="store_true", help=f"ppo_edu only, seed 0, {QUICK_STEPS} steps, P = 2: seconds")
+    parser.add_argument("--out", default=None, help="results file (default benchmarks/results/latest.json; quick.json)")
     args = parser.parse_args()
+    if args.quick:
+        args.ours_only, args.seeds, args.max_steps, args.populations, args.pop_iterations = True, [0], QUICK_STEPS, [2], 1
     ours_py = ROOT / ".venv" / "bin" / "python"
     peers_py = HERE / ".venv-peers" / "bin" / "python"
     if not ours_py.exists():
         ours_py = Path(sys.executable)
-    if not args.ours_only and not peers_py.exists():
+    sb3, jax = not (args.ours_only or args.no_sb3), not (args.ours_only or args.no_jax)
+    if (sb3 or jax) and not peers_py.exists():
         raise SystemExit("benchmarks/.venv-peers is missing: run  bash benchmarks/setup_peers.sh  first")
-    results: dict[str, list[dict]] = {"ppo_edu": [], "sb3": [], "cleanrl_style": []}
+    budget = ["--max-steps", str(args.max_steps)]
+    contestants = [("ppo_edu", ours_py, "bench_ours.py", ["--device", args.device, *budget])]
+    if sb3:
+        contestants.append(("sb3", peers_py, "bench_sb3.py", budget))
+    if jax:
+        contestants.append(("jax_ppo_edu_settings", peers_py, "bench_jax.py", ["--preset", "ppo_edu", *budget]))
+        if not args.no_jax_defaults:
+            contestants.append(("jax_purejaxrl_defaults", peers_py, "bench_jax.py", ["--preset", "purejaxrl", *budget]))
+    if args.cleanrl:
+        contestants.append(("cleanrl_style", ours_py, "bench_cleanrl_style.py", budget))
+
+    print(f"budget {args.max_steps} env steps per run; 10 greedy evaluation episodes from seed {EVAL_SEED}; ≥ {SOLVED_MEAN:.0f}")
+    results: dict[str, list[dict]] = {name: [] for name, *_ in contestants}
     for seed in args.seeds:
-        runs = [("ppo_edu", ours_py, "bench_ours.py", ["--device", args.device])]
-        if not args.ours_only:
-            runs.append(("sb3", peers_py, "bench_sb3.py", []))
-        if args.cleanrl:
-            runs.append(("cleanrl_style", ours_py, "bench_cleanrl_style.py", []))
-        for name, py, script, extra in runs:
-            r = _run(py, script, seed, args.threads, extra)
+        for name, py, script, extra in contestants:
+            r = _run(py, script, args.threads, ["--seed", str(seed), *extra])
             results[name].append(r)
-            solved = (
-                f"{r['time_to_solve_s']:6.2f} s (CPU {r['cpu_time_to_solve_s']:5.2f} s) at {r['steps_to_solve']:>6} steps"
-                if r["solved"]
-                else "not solved"
+            strict = f"{r['time_to_solve_s']:6.2f} s at {r['steps_to_solve']:>6}" if r["solved"] else "  not solved        "
+            confirm = f"{r['time_to_solve_s_3']:6.2f} s" if r["solved_3"] else "  never "
+            comp = f"   compile {r['compile_s']:5.1f} s" if "compile_s" in r else ""
+            print(
+                f"seed {seed}  {name:<23} strict {strict}   3-in-a-row {confirm}   final {r['final_mean']:5.0f}   "
+                f"{r['env_steps_per_s']:>7.0f} env steps/s{comp}  ({r['device']})",
+                flush=True,
             )
-            print(f"seed {seed}  {name:<13} {solved}   {r['env_steps_per_s']:>8.0f} env steps/s  ({r['device']})", flush=True)
     print()
-    summary = {}
-    for name, rs in results.items():
-        if not rs:
-            continue
-        summary[name] = {
-            "median_time_to_solve_s": _median([r["time_to_solve_s"] for r in rs]),
-            "median_cpu_time_to_solve_s": _median([r["cpu_time_to_solve_s"] for r in rs]),
-            "median_steps_to_solve": _median([r["steps_to_solve"] or float("inf") for r in rs]),
-            "median_env_steps_per_s": _median([r["env_steps_per_s"] for r in rs]),
-            "solved": f"{sum(r['solved'] for r in rs)}/{len(rs)}",
-        }
-        s = summary[name]
+    rows = _rows(results)
+    _print_rows(rows)
+    ratios = _ratios(rows)
+
+    population = []
+    if args.populations:
+        print(f"\npopulations: P seeds at once, 32 envs x 32 steps per member, {args.pop_iterations} timed iterations")
         print(
-            f"{name:<13} median time-to-solve {s['median_time_to_solve_s']:6.2f} s "
-            f"(CPU time {s['median_cpu_time_to_solve_s']:5.2f} s)   "
-            f"median steps {s['median_steps_to_solve']:>8}   throughput {s['median_env_steps_per_s']:>8.0f} env steps/s   "
-            f"solved {s['solved']}"
+            f"{'P':>5} {'ppo_edu env steps/s':>20} {'jax vmap env steps/s':>21} {'jax compile':>12} {'ppo_edu / jax':>14}"
+            f"   {'per CPU second: ppo_edu':>23} {'jax':>9} {'ratio':>6}"
         )
-    if "sb3" in summary:
-        ratio = summary["ppo_edu"]["median_time_to_solve_s"] / summary["sb3"]["median_time_to_solve_s"]
-        cpu_ratio = summary["ppo_edu"]["median_cpu_time_to_solve_s"] / summary["sb3"]["median_cpu_time_to_solve_s"]
-        print(f"ratio ppo_edu / sb3 = {ratio:.3f} wall clock, {cpu_ratio:.3f} CPU time  (target ≤ 0.333)")
-        summary["ratio"], summary["cpu_time_ratio"] = ratio, cpu_ratio
-    if "cleanrl_style" in summary:
-        ratio = summary["ppo_edu"]["median_time_to_solve_s"] / summary["cleanrl_style"]["median_time_to_solve_s"]
-        print(f"ratio ppo_edu / cleanrl_style = {ratio:.3f} wall clock")
-        summary["ratio_cleanrl_style"] = ratio
+        for p in args.populations:
+            pop = ["--population", str(p), "--iterations", str(args.pop_iterations)]
+            row = {"population": p, "ppo_edu": _run(ours_py, "bench_ours.py", args.threads, ["--device", args.device, *pop])}
+            if jax:
+                row["jax"] = _run(peers_py, "bench_jax.py", args.threads, ["--preset", "ppo_edu", *pop])
+            ours_sps = row["ppo_edu"]["env_steps_per_s"]
+            jax_sps = row["jax"]["env_steps_per_s"] if jax else float("nan")
+            comp = f"{row['jax']['compile_s']:10.1f} s" if jax else f"{'':>12}"
+            ours_cpu = row["ppo_edu"]["env_steps"] / row["ppo_edu"]["cpu_seconds"]
+            jax_cpu = row["jax"]["env_steps"] / row["jax"]["cpu_seconds"] if jax else float("nan")
+            print(
+                f"{p:>5} {ours_sps:>20,.0f} {jax_sps:>21,.0f} {comp} {ours_sps / jax_sps:>14.2f}"
+                f"   {ours_cpu:>23,.0f} {jax_cpu:>9,.0f} {ours_cpu / jax_cpu:>6.2f}",
+                flush=True,
+            )
+            population.append(row)
+
     machine = {
         "cpu": _cpu_name(), "cores": os.cpu_count(), "threads": args.threads,
         "python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }  # fmt: skip
-    print(f"machine: {machine['cpu']}, {machine['cores']} cores, {args.threads} torch thread(s), load {machine['load_average']}")
-    (HERE / "results").mkdir(exist_ok=True)
-    path = HERE / "results" / "latest.json"
-    path.write_text(json.dumps({"machine": machine, "summary": summary, "runs": results}, indent=1, default=str))
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"\nmachine: {machine['cpu']}, {machine['cores']} cores, {args.threads} thread(s), load {machine['load_average']}")
+    path = Path(args.out) if args.out else HERE / "results" / ("quick.json" if args.quick else "latest.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": machine, "budget": args.max_steps, "summary": rows, "ratios": ratios, "population": population}
+    path.write_text(json.dumps({**payload, "runs": results}, indent=1, default=str))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,80 @@
+"""The benchmark's protocol (benchmarks/protocol.py) and its quick mode (ppo_edu's side only).
+
+Speeds are printed by the benchmark, never asserted here: these tests check the rules that turn a
+list of evaluations into a time-to-solve, and that ``run.py --quick`` runs end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import protocol  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "means, strict, confirm",
+    [
+        ([100, 500, 300, 480, 490], 3, None),  # solved for good at index 3; never 3 in a row
+        ([500, 500, 500, 100, 480, 490, 500], 4, 0),  # 3 in a row early, then a dip: strict waits for the last streak
+        ([500, 500, 500, 500, 100], None, 0),  # a dip at the very end: never solved under the strict rule
+        ([475, 475, 475], 0, 0),  # exactly 475 counts
+        ([474.9, 500, 500, 500], 1, 1),
+        ([], None, None),
+    ],
+)
+def test_solve_rules_hand_worked(means, strict, confirm):
+    assert protocol.strict_solve_index(means) == strict
+    assert protocol.confirm_solve_index(means) == confirm
+
+
+def test_strict_rule_is_not_the_first_crossing_nor_three_in_a_row():
+    """The two wrong readings of "stays ≥ 475" give different answers on this run."""
+    means = [200, 480, 300, 490, 500, 500, 420, 500, 500]
+    first_crossing = next(i for i, m in enumerate(means) if m >= 475)
+    assert first_crossing == 1
+    assert protocol.confirm_solve_index(means) == 3
+    assert protocol.strict_solve_index(means) == 7
+
+
+def test_solve_clock_evaluates_on_schedule_and_at_the_end():
+    clock = protocol.SolveClock(interval=2048)
+    left = lambda obs: np.zeros(len(obs), dtype=int)  # noqa: E731  (always push left: fails fast)
+    clock.start()
+    for steps in range(1000, 7000, 1000):  # boundaries 1000, 2000, ..., 6000
+        clock.checkpoint(steps, left)
+    clock.finish(6500, left)
+    assert [e[0] for e in clock.evals] == [3000, 5000, 6500]  # first boundary at/after 2048, 4096; then the end
+    r = clock.result("x", 0, 6500)
+    assert not r["solved"] and not r["solved_3"] and r["time_to_solve_s"] == float("inf")
+    assert all(e[3] < 50 for e in clock.evals)  # pushing left never balances the pole
+    clock.finish(6500, left)  # the end already evaluated: no second evaluation
+    assert len(clock.evals) == 3
+
+
+def test_evaluation_seeds_are_held_out():
+    """The course and the earlier benchmark evaluated from 1_000_000; the benchmark does not."""
+    assert protocol.EVAL_SEED >= 1_000_000 + protocol.EVAL_EPISODES or protocol.EVAL_SEED + protocol.EVAL_EPISODES <= 1_000_000
+
+
+def test_run_quick_mode(tmp_path):
+    out = tmp_path / "quick.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--device", "cpu", "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "STRICT" in proc.stdout and "3-IN-A-ROW" in proc.stdout and "populations" in proc.stdout
+    data = json.loads(out.read_text())
+    (run,) = data["runs"]["ppo_edu"]
+    assert run["env_steps"] >= 4096 and run["evals"][-1][0] == run["env_steps"]  # evaluated at the end of the budget
+    assert set(data["summary"]) == {"ppo_edu"}
+    (pop,) = data["population"]
+    assert pop["population"] == 2 and pop["ppo_edu"]["env_steps"] == 2 * 1024

@@ -65,11 +65,11 @@ from protocol import BUDGET, EVAL_INTERVAL, SolveClock  # noqa: E402
 # contestant trains for the protocol's BUDGET, and the learning rate anneals to 0 over it.
 PUREJAXRL = dict(
     num_envs=4, num_steps=128, lr=2.5e-4, anneal_lr=True, epochs=4, num_minibatches=4, gamma=0.99, lam=0.95,
-    clip_eps=0.2, clip_value=True, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5, hidden=(64, 64),
+    clip_eps=0.2, clip_value=True, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5, hidden=(64, 64), reward_scale=1.0,
 )  # fmt: skip
 # ppo_edu's benchmark settings (benchmarks/bench_ours.py BENCH_CONFIG) in this implementation: same
 # batch shape and update, so the two differ only in how the code runs (and in done handling).
-PPO_EDU = {**PUREJAXRL, "num_envs": 32, "num_steps": 32, "lr": 7e-3, "clip_value": False, "ent_coef": 0.0}
+PPO_EDU = {**PUREJAXRL, "num_envs": 32, "num_steps": 32, "lr": 1.5e-2, "clip_value": False, "ent_coef": 0.0, "reward_scale": 0.1}
 PRESETS = {"purejaxrl": PUREJAXRL, "ppo_edu": PPO_EDU}
 
 
@@ -141,7 +141,7 @@ def make_ppo(cfg: dict, num_updates: int):
         obs, env_state, reward, done, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
             jax.random.split(k_env, n_envs), runner.env_state, action, env_params
         )
-        step = Transition(runner.obs, action, logp, value, reward, done.astype(jnp.float32))
+        step = Transition(runner.obs, action, logp, value, reward * cfg["reward_scale"], done.astype(jnp.float32))
         return runner._replace(env_state=env_state, obs=obs, key=key), step
 
     def gae(traj: Transition, last_value):

@@ -268,3 +268,26 @@ def train_rlhf(toy: Toy, config: RLHFConfig) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     policy.requires_grad_(False).eval()
     return {"policy": policy, "critic": critic, "history": hist, "config": cfg, "seconds": seconds}
+
+
+#: The runs notebook 09 compares (and ``figures/09_rlhf_methods.png`` draws): one budget of
+#: responses per iteration, G = 8 responses per prompt for the critic-free methods.
+METHODS = {
+    "PPO (critic, G = 1)": RLHFConfig(algorithm="ppo", group_size=1),
+    "GRPO (G = 8)": RLHFConfig(algorithm="grpo", group_size=8),
+    "RLOO (G = 8)": RLHFConfig(algorithm="rloo", group_size=8),
+}
+
+
+def compare_methods(toy: Toy, seeds: Any, iterations: int, methods: dict[str, RLHFConfig] | None = None) -> dict[str, Any]:
+    """Train every method of ``methods`` (default :data:`METHODS`) once per seed for ``iterations``.
+
+    Returns ``{"histories": {label: [history per seed]}, "seconds": {label: [wall time per seed]}}``.
+    """
+    methods = METHODS if methods is None else methods
+    out: dict[str, Any] = {"histories": {}, "seconds": {}}
+    for label, cfg in methods.items():
+        runs = [train_rlhf(toy, cfg.replace(seed=int(s), iterations=iterations)) for s in seeds]
+        out["histories"][label] = [r["history"] for r in runs]
+        out["seconds"][label] = [r["seconds"] for r in runs]
+    return out

@@ -150,6 +150,23 @@ class Batch:
         return int(self.tokens.shape[0])
 
 
+def response_mask_of(attention_mask: Any, prompt_width: int = PROMPT_WIDTH) -> Tensor:
+    """The response mask of rows ``[left-padded prompt | right-padded response]``.
+
+        response_mask[b, t] = attention_mask[b, t] · 1[t ≥ prompt_width]
+
+    The prompt is context (no action of the policy), the padding is nothing; the response's EOS
+    *is* an action and counts. Never rebuild the mask from token ids: padding shares the EOS id.
+
+    Shapes:
+        attention_mask, result: (B, T) bool.
+    """
+    m = check_ndim("attention_mask", as_bool_mask("attention_mask", attention_mask, torch.empty(0)), (2,), "(B, T)")
+    if isinstance(prompt_width, bool) or not isinstance(prompt_width, int) or not 0 <= prompt_width < m.shape[1]:
+        raise ValueError(f"prompt_width: expected an integer in [0, {m.shape[1]}), got {prompt_width!r}")
+    return m & (torch.arange(m.shape[1]) >= prompt_width)
+
+
 def make_batch(prompt_ids: Any, responses: Any, responses_mask: Any) -> Batch:
     """Full rows from prompt indices and right-padded responses (tokens and mask of shape (B, MAX_LEN))."""
     ids = _prompt_ids(prompt_ids)
@@ -159,8 +176,8 @@ def make_batch(prompt_ids: Any, responses: Any, responses_mask: Any) -> Batch:
         raise ValueError(f"responses: expected shape ({ids.shape[0]}, {MAX_LEN}), got {tuple(r.shape)}")
     p, pm = prompt_tokens(ids)
     tokens = torch.cat([p, torch.where(rm, r, PAD)], dim=1)
-    zeros = torch.zeros_like(pm)
-    return Batch(ids, tokens, torch.cat([pm, rm], dim=1), torch.cat([zeros, rm], dim=1))
+    attention = torch.cat([pm, rm], dim=1)
+    return Batch(ids, tokens, attention, response_mask_of(attention))
 
 
 def sample_language(n: int, generator: torch.Generator, prompt_ids: Any = None) -> Batch:

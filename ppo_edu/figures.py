@@ -344,12 +344,13 @@ def _rlhf_kl_controller() -> Figure:
 
 @recipe("09_rlhf_training")
 def _rlhf_training() -> Figure:
-    from . import rlhf_train, toy_lm
+    from . import rlhf_train, runtime, toy_lm
 
     toy = _rlhf_toy()
     hists, optima = {}, {}
+    n = runtime.budget(40, 3)  # the notebook's run; a short one under the test suite
     for beta, label in ((0.3, "β = 0.3"), (0.0, "β = 0 (no KL penalty)")):
-        hists[label] = rlhf_train.train_rlhf(toy, rlhf_train.RLHFConfig(beta=beta, iterations=40))["history"]
+        hists[label] = rlhf_train.train_rlhf(toy, rlhf_train.RLHFConfig(beta=beta, iterations=n))["history"]
         opt = toy_lm.kl_regularized_optimum(toy.ref_logp_all, toy.score_all, beta)
         optima[label] = {**opt, "gold": float((opt["logp"].exp() * toy.gold_all).sum(1).mean())}
     return plots.rlhf_training(hists, optima, mark_peak=["β = 0 (no KL penalty)"])
@@ -357,10 +358,11 @@ def _rlhf_training() -> Figure:
 
 @recipe("09_rlhf_methods")
 def _rlhf_methods() -> Figure:
-    from . import rlhf_train, toy_lm
+    from . import rlhf_train, runtime, toy_lm
 
     toy = _rlhf_toy()
-    runs = rlhf_train.compare_methods(toy, seeds=range(4), iterations=30)
+    # the notebook's comparison (4 seeds of 30 iterations); a short one under the test suite
+    runs = rlhf_train.compare_methods(toy, seeds=runtime.budget(range(4), range(2)), iterations=runtime.budget(30, 2))
     opt = toy_lm.kl_regularized_optimum(toy.ref_logp_all, toy.score_all, 0.3)
     opt["gold"] = float((opt["logp"].exp() * toy.gold_all).sum(1).mean())
     return plots.rlhf_methods(runs["histories"], 0.3, opt)

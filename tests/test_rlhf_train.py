@@ -153,3 +153,10 @@ def test_train_rlhf_adaptive_beta_moves(toy):
 def test_train_rlhf_rejects_a_non_config(toy):
     with pytest.raises(ValueError, match="config"):
         train_rlhf(toy, {"beta": 0.3})
+
+
+def test_vf_coef_only_matters_through_the_gradient_clip(toy):
+    """Policy and critic are separate networks and Adam divides by each parameter's gradient scale."""
+    runs = [train_rlhf(toy, RLHFConfig(iterations=2, vf_coef=c, max_grad_norm=None))["history"] for c in (0.1, 1.0)]
+    for key in ("score", "gold", "kl"):
+        assert runs[0][key] == pytest.approx(runs[1][key], abs=1e-4)

@@ -210,7 +210,8 @@ def test_notebook_09_plots_draw():
     from matplotlib.figure import Figure
 
     figs = [
-        pe.plots.rlhf_token_rewards(list("ab..."), [-0.1, 0.2, 0.0, 0.0, 0.0], 1.5, [1, 1, 1, 0, 0], 0.3),
+        pe.plots.rlhf_token_rewards(list(".cab..."), [0, 0, -0.1, 0.2, 0.0, 0.0, 0.0], 1.5, [0, 0, 1, 1, 1, 0, 0], 0.3,
+                                    attention=[0, 1, 1, 1, 1, 0, 0]),
         pe.plots.rlhf_kl_estimators({"k1": [0.1, -0.2, 0.5], "k3": [0.1, 0.05, 0.3]}, 0.1),
         pe.plots.rlhf_training(
             {"a": {"score": [0, 1], "gold": [0, 1], "kl": [0, 2]}}, {"a": {"score": 1.0, "gold": 1.0, "kl": 2.0}}
@@ -219,6 +220,9 @@ def test_notebook_09_plots_draw():
             {"beta": [0.1, 1.0], "score": [2, 1], "gold": [0, 1], "kl": [3, 1], "gold_ref": 0.5}, 0.3, [("a.", 0.5)]
         ),
         pe.plots.rlhf_kl_controller([0.1, 0.2], [5.0, 4.0], 4.0),
+        pe.plots.rlhf_methods({"a": [{"score": [0, 1], "gold": [0, 1], "kl": [0, 2]}] * 2,
+                               "b": [{"score": [0, 2], "gold": [0, 0], "kl": [0, 3]}]}, 0.3,
+                              {"objective": 1.0, "gold": 1.0, "kl": 2.0}),
     ]
     assert all(isinstance(f, Figure) for f in figs)
-    assert [len(f.axes) for f in figs] == [1, 1, 3, 2, 2]
+    assert [len(f.axes) for f in figs] == [1, 1, 3, 2, 2, 3]

@@ -293,8 +293,8 @@ for penalty in (0.0, 1.0):
 
 # %% [markdown]
 # The reward model's favourite, `aaaaaa`, never ends. A penalty of 1 moves the favourite to
-# `aaaaa.`: the response now ends, and it is just as bad for the gold preference. The penalty
-# fixes an *unfinished* response, not a reward model's blind spot.
+# `aaaaa.`: the response now ends, and its gold is still far below the SFT model's 0.18. The
+# penalty fixes an *unfinished* response, not a reward model's blind spot.
 #
 # **Exercise 9.2.** Write the per-token rewards (9.1). `mask` is the response mask (a float
 # tensor of 0/1): it starts after a left-padded prompt, and responses end at different columns
@@ -611,7 +611,7 @@ pe.exercises.adaptive_kl_update.check(adaptive_kl_update)
 # | choice | notebook 08 (CartPole) | here | TRL's PPO | reason |
 # |---|---|---|---|---|
 # | value clipping | off | **off** | `cliprange_value = 0.2` | 08 shows it can freeze the critic; the returns here are scores of a few units, ε = 0.2 would cap the critic's moves at 0.2 |
-# | advantage whitening | per minibatch | **over the batch**, response tokens only | over the batch | TRL's choice; a minibatch of 32 responses holds few independent samples (tokens of one response are correlated) |
+# | advantage whitening | per minibatch | **over the batch**, response tokens only | over the batch | TRL's choice, kept so the loop reads as TRL's; the statistics of 128 responses are steadier than those of a minibatch of 32 |
 # | gradient clipping | 0.5 | **1.0**, policy and critic together | `max_grad_norm = 1.0` | TRL's default |
 # | value-loss weight | 0.5 | **0.1** | `vf_coef = 0.1` | TRL's; with a separate critic and Adam it barely matters: Adam divides each parameter's step by its own gradient scale, so only the joint gradient clip sees it |
 # | γ, λ | 0.99, 0.95 | 1, 0.95 | 1, 0.95 | the return of a response is its whole score |

@@ -526,11 +526,13 @@ pe.interactive.slider(draw_sweep, beta=(0.02, 2.0, 0.02, 0.3))
 # $\pi^* \propto \pi_{\text{ref}}\, e^{s/\beta}$, and dividing the score by σ is the same as
 # multiplying β by σ. Normalising fixes the *units* of β (TRL's `kl_coef = 0.05` assumes such a
 # score), and it gives the critic targets of a known scale; it does not move the optimum.
-# TRL's `whiten_rewards` (off by default) is a different, per-batch step: it divides the
-# per-token rewards of each batch by their standard deviation over the response tokens, without
-# shifting their mean (`pe.rlhf.masked_whiten(..., shift_mean=False)`; here
-# `RLHFConfig(whiten_rewards=True)`). That also rescales β batch by batch, so the objective being
-# optimised is no longer exactly (9.3); this notebook leaves it off, as TRL does.
+# TRL's `whiten_rewards` (off by default) is a different, per-batch step: each per-token reward
+# becomes $\mu + (r_t - \mu)/\sigma$, with μ and σ the mean and standard deviation over the
+# batch's response tokens (`pe.rlhf.masked_whiten(..., shift_mean=False)`; here
+# `RLHFConfig(whiten_rewards=True)`). The common factor 1/σ scales score and KL penalty alike,
+# so β keeps its meaning; but the shift $(1 - 1/\sigma)\mu$ lands on *every* token, which adds
+# a term proportional to the response's length, so the objective is no longer exactly (9.3).
+# This notebook leaves it off, as TRL does.
 
 # %%
 # NBVAL_CHECK_OUTPUT

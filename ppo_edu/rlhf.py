@@ -12,14 +12,15 @@ with the per-token log-ratio to the frozen reference (the "SFT") model
 
     k1_t = log π_θ(y_t | y_<t) − log π_ref(y_t | y_<t).                               (9.2)
 
-Padding after the response gets no reward at all. With γ = 1 the return of the whole
+The prompt and the padding get no reward at all: ``mask`` is the *response* mask. With γ = 1 the return of the whole
 sequence is Σ_t r_t = s(y) − β Σ_t k1_t, whose expectation over y ~ π_θ is
 
     E[s(y)] − β KL(π_θ ‖ π_ref)                                                       (9.3)
 
 the KL-regularised objective. This module also holds the KL estimators (k1, |k1|, ½k1², k3),
-the fixed and adaptive KL controllers that set β, masked statistics, and the Bradley–Terry loss
-that trains a reward model from preference pairs.
+the critic-free group baselines of RLOO and GRPO, the fixed and adaptive KL controllers that
+set β, masked statistics, and the Bradley–Terry loss that trains a reward model from preference
+pairs. The training loop is :mod:`ppo_edu.rlhf_train`.
 
 Layout: language-model tensors are **batch-major**, (B, T) with one row per sequence, as in
 every language-model library; ``mask`` (B, T) is 1 on real tokens and 0 on padding. (The RL

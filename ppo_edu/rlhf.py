@@ -12,8 +12,8 @@ with the per-token log-ratio to the frozen reference (the "SFT") model
 
     k1_t = log π_θ(y_t | y_<t) − log π_ref(y_t | y_<t).                               (9.2)
 
-The prompt and the padding get no reward at all: ``mask`` is the *response* mask. With γ = 1 the return of the whole
-sequence is Σ_t r_t = s(y) − β Σ_t k1_t, whose expectation over y ~ π_θ is
+The prompt and the padding get no reward at all: ``mask`` is the *response* mask. With γ = 1
+the return of the whole sequence is Σ_t r_t = s(y) − β Σ_t k1_t, whose expectation over y ~ π_θ is
 
     E[s(y)] − β KL(π_θ ‖ π_ref)                                                       (9.3)
 

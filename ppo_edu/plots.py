@@ -394,8 +394,9 @@ def rlhf_training(histories: dict[str, dict[str, Sequence[float]]], optima: dict
         if label in mark_peak:
             i = int(np.argmax(hist["gold"]))
             axes[1].plot(i, hist["gold"][i], "o", color=color, ms=7)
-            axes[1].annotate(f"peak {hist['gold'][i]:.2f} at iteration {i}", (i, hist["gold"][i]), xytext=(10, -14),
-                             textcoords="offset points", fontsize=8, color=color)
+            axes[1].annotate(f"peak {hist['gold'][i]:.2f} at iteration {i}", (i, hist["gold"][i]),
+                             xytext=(i + 6, hist["gold"][i] - 0.8), textcoords="data", fontsize=8, color=color,
+                             arrowprops={"arrowstyle": "->", "color": color, "lw": 0.8})
     sft_gold = histories[next(iter(histories))]["gold"][0]
     axes[1].axhline(sft_gold, color="k", lw=0.8, ls=":")
     axes[1].annotate("SFT model", (1.0, sft_gold), xycoords=("axes fraction", "data"), xytext=(-4, 3),

@@ -286,8 +286,8 @@ def _rlhf_token_rewards() -> Figure:
     from . import toy_lm
 
     toy = _rlhf_toy()
-    tokens, mask = toy_lm.encode(["ac."])
-    return plots.rlhf_token_rewards(**toy_lm.reward_parts(toy_lm.nudged_policy(toy.reference), toy, tokens, mask, 0.3))
+    row = toy_lm.make_batch([2], *toy_lm.encode(["ac."]))  # prompt "cd", response "ac."
+    return plots.rlhf_token_rewards(**toy_lm.reward_parts(toy_lm.nudged_policy(toy.reference), toy, row, 0.3))
 
 
 @recipe("09_rlhf_kl_estimators")
@@ -299,11 +299,15 @@ def _rlhf_kl_estimators() -> Figure:
     toy = _rlhf_toy()
     nudged = toy_lm.nudged_policy(toy.reference)
     logp_all = toy_lm.all_sequence_logprobs(nudged)
-    exact = float((logp_all.exp() * (logp_all - toy.ref_logp_all)).sum())
-    tokens, mask = toy_lm.sample(nudged, 4000, torch.Generator().manual_seed(2))
+    exact = float((logp_all.exp() * (logp_all - toy.ref_logp_all)).sum(1).mean())
+    g = torch.Generator().manual_seed(2)
+    rows = toy_lm.sample(nudged, toy_lm.sample_prompts(4000, g), g)
     with torch.no_grad():
-        lp, lr = toy_lm.token_logprobs(nudged, tokens), toy_lm.token_logprobs(toy.reference, tokens)
-    return plots.rlhf_kl_estimators({e: rlhf.sequence_kl(lp, lr, mask, e).numpy() for e in rlhf.KL_ESTIMATORS}, exact)
+        lp = toy_lm.token_logprobs(nudged, rows.tokens, rows.attention_mask)
+        lr = toy_lm.token_logprobs(toy.reference, rows.tokens, rows.attention_mask)
+    return plots.rlhf_kl_estimators(
+        {e: rlhf.sequence_kl(lp, lr, rows.response_mask, e).numpy() for e in rlhf.KL_ESTIMATORS}, exact
+    )
 
 
 @recipe("09_rlhf_beta_sweep")
@@ -328,16 +332,28 @@ def _rlhf_kl_controller() -> Figure:
 
 @recipe("09_rlhf_training")
 def _rlhf_training() -> Figure:
-    from . import toy_lm
+    from . import rlhf_train, runtime, toy_lm
 
     toy = _rlhf_toy()
     hists, optima = {}, {}
+    n = runtime.budget(40, 3)  # the notebook's run; a short one under the test suite
     for beta, label in ((0.3, "β = 0.3"), (0.0, "β = 0 (no KL penalty)")):
-        hists[label] = toy_lm.train_rlhf(toy, toy_lm.RLHFConfig(beta=beta, iterations=40))["history"]
+        hists[label] = rlhf_train.train_rlhf(toy, rlhf_train.RLHFConfig(beta=beta, iterations=n))["history"]
         opt = toy_lm.kl_regularized_optimum(toy.ref_logp_all, toy.score_all, beta)
-        optima[label] = {**opt, "gold": float((opt["logp"].exp() * toy.gold_all).sum())}
-    return plots.rlhf_training(hists, optima)
+        optima[label] = {**opt, "gold": float((opt["logp"].exp() * toy.gold_all).sum(1).mean())}
+    return plots.rlhf_training(hists, optima, mark_peak=["β = 0 (no KL penalty)"])
 
+
+@recipe("09_rlhf_methods")
+def _rlhf_methods() -> Figure:
+    from . import rlhf_train, runtime, toy_lm
+
+    toy = _rlhf_toy()
+    # the notebook's comparison (4 seeds of 30 iterations); a short one under the test suite
+    runs = rlhf_train.compare_methods(toy, seeds=runtime.budget(range(4), range(2)), iterations=runtime.budget(30, 2))
+    opt = toy_lm.kl_regularized_optimum(toy.ref_logp_all, toy.score_all, 0.3)
+    opt["gold"] = float((opt["logp"].exp() * toy.gold_all).sum(1).mean())
+    return plots.rlhf_methods(runs["histories"], 0.3, opt)
 
 
 # --- 10 --------------------------------------------------------------------------------------

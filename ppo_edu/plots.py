@@ -332,17 +332,19 @@ def ppo_training(history: dict[str, Sequence[float]], title: str | None = None) 
 
 # --- 09 PPO for language models --------------------------------------------------------------
 def rlhf_token_rewards(labels: Sequence[str], kl_part: Sequence[float], score: float, mask: Sequence[bool],
-                  beta: float, ax: Axes | None = None) -> Figure:
-    """Per-token RLHF rewards of one sequence, eq. (9.1): bars −β·k1_t, the score stacked on the last real token.
+                  beta: float, attention: Sequence[bool] | None = None, ax: Axes | None = None) -> Figure:
+    """Per-token RLHF rewards of one row, eq. (9.1): bars −β·k1_t, the score stacked on the last real token.
 
-    ``labels`` are the tokens, ``kl_part`` the values −β·k1_t, ``mask`` 1 on real tokens;
-    padding positions are shaded and get no bar.
+    ``labels`` are the tokens, ``kl_part`` the values −β·k1_t, ``mask`` the response mask;
+    positions off the response get no bar and are shaded, labelled "prompt" where ``attention``
+    (the attention mask) is 1 and "padding" where it is 0.
     """
     from matplotlib.patches import Patch
 
-    fig, ax = _fig_ax(ax, (7.0, 4.0))
+    fig, ax = _fig_ax(ax, (8.0, 4.0))
     kl = np.asarray(kl_part, dtype=float)
     m = np.asarray(mask, dtype=bool)
+    real = np.asarray(attention, dtype=bool) if attention is not None else m
     x = np.arange(len(kl))
     last = int(np.nonzero(m)[0].max())
     colors = np.asarray([COLORS["neg"] if v < 0 else COLORS["pos"] for v in kl])
@@ -352,13 +354,13 @@ def rlhf_token_rewards(labels: Sequence[str], kl_part: Sequence[float], score: f
                Patch(color=COLORS["pos"], label="−β·k1_t > 0: token likelier under π_ref (bonus)"),
                Patch(color=COLORS["accent"], label=f"reward-model score s(y) = {score:.2f}, on the last real token")]
     for t in x[~m]:
-        ax.axvspan(t - 0.45, t + 0.45, color=COLORS["clip"], alpha=0.15, lw=0)
-        ax.text(t, 0.02, "padding\nr = 0", ha="center", va="bottom", fontsize=8, color="0.35",
-                transform=ax.get_xaxis_transform())
+        ax.axvspan(t - 0.45, t + 0.45, color=COLORS["clip"], alpha=0.25 if real[t] else 0.1, lw=0)
+        ax.text(t, 0.02, ("prompt" if real[t] else "padding") + "\nr = 0", ha="center", va="bottom", fontsize=8,
+                color="0.35", transform=ax.get_xaxis_transform())
     ax.axhline(0, color="k", lw=0.8)
     total = float(kl[m].sum() + score)
     ax.set_xticks(x, [f"{t}\n'{lab}'" for t, lab in zip(x, labels, strict=True)])
-    ax.set(xlabel="token position t and token y_t", ylabel="reward r_t",
+    ax.set(xlabel="column t and token y_t (padding shows the EOS id '.')", ylabel="reward r_t",
            title=f"Per-token rewards, β = {beta:g}:  Σ_t r_t = s(y) − β·Σ k1_t = {total:.2f}")
     ax.margins(y=0.35)
     ax.legend(handles=handles, loc="upper left", fontsize=8)
@@ -391,12 +393,13 @@ def rlhf_kl_estimators(estimates: dict[str, Sequence[float]], exact: float, ax: 
     return _done(fig)
 
 
-def rlhf_training(histories: dict[str, dict[str, Sequence[float]]], optima: dict[str, dict[str, float]] | None = None
-                  ) -> Figure:
+def rlhf_training(histories: dict[str, dict[str, Sequence[float]]], optima: dict[str, dict[str, float]] | None = None,
+                  mark_peak: Sequence[str] = ()) -> Figure:
     """Exact E[score], E[gold] and KL(π_θ ‖ π_ref) over PPO iterations, one line per run.
 
     ``optima[label]`` (optional) holds the same quantities of the best KL-regularised policy,
-    drawn as dashed lines in the run's colour.
+    drawn as dashed lines in the run's colour; for the runs named in ``mark_peak`` the highest
+    gold preference is marked (the over-optimisation hump).
     """
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
     panels = (("score", "reward-model score E[s(y)]"), ("gold", "gold preference E[gold(y)]"),
@@ -408,12 +411,51 @@ def rlhf_training(histories: dict[str, dict[str, Sequence[float]]], optima: dict
             if optima and label in optima:
                 ax.axhline(optima[label][key], color=color, ls="--", lw=1)
         ax.set(xlabel="PPO iteration", title=title)
+    for color, (label, hist) in zip(palette[: len(histories)], histories.items(), strict=True):
+        if label in mark_peak:
+            i = int(np.argmax(hist["gold"]))
+            axes[1].plot(i, hist["gold"][i], "o", color=color, ms=7)
+            axes[1].annotate(f"peak {hist['gold'][i]:.2f} at iteration {i}", (i, hist["gold"][i]),
+                             xytext=(i + 6, hist["gold"][i] - 0.8), textcoords="data", fontsize=8, color=color,
+                             arrowprops={"arrowstyle": "->", "color": color, "lw": 0.8})
     sft_gold = histories[next(iter(histories))]["gold"][0]
     axes[1].axhline(sft_gold, color="k", lw=0.8, ls=":")
     axes[1].annotate("SFT model", (1.0, sft_gold), xycoords=("axes fraction", "data"), xytext=(-4, 3),
                      textcoords="offset points", ha="right", va="bottom", fontsize=8)
     axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle("PPO on the toy task (exact values by enumeration; dashed: best possible policy for that β)")
+    return _done(fig)
+
+
+def rlhf_methods(runs: dict[str, Sequence[dict[str, Sequence[float]]]], beta: float,
+                 optimum: dict[str, float] | None = None) -> Figure:
+    """PPO beside critic-free methods over seeds: the objective E[s] − β·KL, E[gold] and KL per iteration.
+
+    ``runs[label]`` is a list of histories (one per seed); each panel draws the mean over seeds
+    and a band of ± 2 standard errors (a single seed: the line alone). ``optimum`` (from
+    :func:`ppo_edu.toy_lm.kl_regularized_optimum`, with "gold") draws the exact best values.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.9), layout="constrained")
+    palette = [COLORS["pos"], COLORS["neg"], COLORS["accent"], "#9467bd"]
+    panels = (("objective", f"objective E[s] − {beta:g}·KL"), ("gold", "gold preference E[gold]"),
+              ("kl", "KL(π_θ ‖ π_ref) (nats)"))
+    for ax, (key, title) in zip(axes, panels, strict=True):
+        for color, (label, hists) in zip(palette, runs.items(), strict=False):
+            if key == "objective":
+                data = np.array([np.asarray(h["score"]) - beta * np.asarray(h["kl"]) for h in hists])
+            else:
+                data = np.array([np.asarray(h[key], dtype=float) for h in hists])
+            mean, x = data.mean(axis=0), np.arange(data.shape[1])
+            ax.plot(x, mean, color=color, lw=2, label=f"{label} ({len(hists)} seeds)")
+            if len(hists) > 1:
+                se = data.std(axis=0, ddof=1) / np.sqrt(len(hists))
+                ax.fill_between(x, mean - 2 * se, mean + 2 * se, color=color, alpha=0.2, lw=0)
+        if optimum is not None:
+            best = optimum["objective"] if key == "objective" else optimum[key]
+            ax.axhline(best, color="k", ls="--", lw=1, label=f"best π*_β = {best:.2f}")
+        ax.set(xlabel="iteration (same responses per iteration for all)", title=title)
+        ax.legend(fontsize=7, loc="lower right" if key != "kl" else "upper left")
+    fig.suptitle("Same task, same budget: mean over seeds, band ± 2 standard errors (exact values by enumeration)")
     return _done(fig)
 
 

@@ -12,14 +12,15 @@ with the per-token log-ratio to the frozen reference (the "SFT") model
 
     k1_t = log π_θ(y_t | y_<t) − log π_ref(y_t | y_<t).                               (9.2)
 
-Padding after the response gets no reward at all. With γ = 1 the return of the whole
-sequence is Σ_t r_t = s(y) − β Σ_t k1_t, whose expectation over y ~ π_θ is
+The prompt and the padding get no reward at all: ``mask`` is the *response* mask. With γ = 1
+the return of the whole sequence is Σ_t r_t = s(y) − β Σ_t k1_t, whose expectation over y ~ π_θ is
 
     E[s(y)] − β KL(π_θ ‖ π_ref)                                                       (9.3)
 
 the KL-regularised objective. This module also holds the KL estimators (k1, |k1|, ½k1², k3),
-the fixed and adaptive KL controllers that set β, masked statistics, and the Bradley–Terry loss
-that trains a reward model from preference pairs.
+the critic-free group baselines of RLOO and GRPO, the fixed and adaptive KL controllers that
+set β, masked statistics, and the Bradley–Terry loss that trains a reward model from preference
+pairs. The training loop is :mod:`ppo_edu.rlhf_train`.
 
 Layout: language-model tensors are **batch-major**, (B, T) with one row per sequence, as in
 every language-model library; ``mask`` (B, T) is 1 on real tokens and 0 on padding. (The RL
@@ -71,10 +72,14 @@ def kl_per_token(logp: Any, logp_ref: Any, estimator: str = "k1") -> Tensor:
 
     * ``"k1"``:  k1                 unbiased; a single token can be negative
     * ``"abs"``: |k1|               never negative, biased upwards
-    * ``"k2"``:  ½ k1²              never negative, biased, low variance; its gradient is
-      the one of the true KL to first order
+    * ``"k2"``:  ½ k1²              never negative, biased as a value. As a *loss* on whole
+      sequences sampled from the current π_θ its gradient k1·∇log π_θ(y) is an unbiased
+      estimate of ∇KL (exactly, not to first order); per token it drops the later tokens' terms
     * ``"k3"``:  (r − 1) − log r = exp(−k1) − 1 + k1
       unbiased (E[r] = 1 under π_θ) **and** never negative (e^x ≥ 1 + x)          (9.4)
+
+    The general rule: to estimate KL(p ‖ q) from samples of p, r = q/p. Here p = π_θ and
+    q = π_ref; notebook 08 estimates KL(π_old ‖ π_θ) from samples of π_old, so there r = π_θ/π_old.
 
     Shapes:
         logp, logp_ref, result: any matching shape.
@@ -238,6 +243,48 @@ def token_advantages(rewards: Any, values: Any, mask: Any, gamma: float = 1.0, l
     return adv, (adv + v) * m
 
 
+# --- critic-free group baselines --------------------------------------------------------------
+def _groups(name: str, x: Any, group_size: int) -> Tensor:
+    v = check_ndim(name, as_float(name, x), (1,), "(B,)")
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 2:
+        raise ValueError(f"group_size: expected an integer >= 2 (a baseline needs other samples), got {group_size!r}")
+    if v.shape[0] % group_size:
+        raise ValueError(f"{name}: expected a length that is a multiple of group_size={group_size}, got {v.shape[0]}")
+    return v.reshape(-1, group_size)
+
+
+def rloo_advantages(returns: Any, group_size: int) -> Tensor:
+    """REINFORCE leave-one-out (RLOO): each response's return minus the mean of the *others* in its group.
+
+        A_i = R_i − (1/(G−1)) Σ_{j≠i} R_j = G/(G−1) · (R_i − mean_j R_j)                  (9.7)
+
+    The G responses of a group answer the same prompt and sit next to each other in the batch.
+    The baseline does not use R_i, so E[A_i ∇log π(y_i)] is the policy gradient, unbiased.
+
+    Shapes:
+        returns: (B,) with B a multiple of G;  result: (B,).
+    """
+    r = _groups("returns", returns, group_size)
+    others = (r.sum(dim=1, keepdim=True) - r) / (group_size - 1)
+    return (r - others).reshape(-1)
+
+
+def grpo_advantages(scores: Any, group_size: int, eps: float = 1e-4) -> Tensor:
+    """GRPO's group-normalised advantage (Shao et al., 2024): (s_i − mean) / (std + eps) within the group.
+
+        A_i = (s_i − mean_j s_j) / (std_j s_j + eps)                                      (9.8)
+
+    std is the sample standard deviation (Bessel-corrected, as ``torch.std``). A group whose
+    responses all score the same gets A = 0: that prompt gives no signal.
+
+    Shapes:
+        scores: (B,) with B a multiple of G;  result: (B,).
+    """
+    s = _groups("scores", scores, group_size)
+    centred = s - s.mean(dim=1, keepdim=True)
+    return (centred / (s.std(dim=1, keepdim=True) + check_positive("eps", eps))).reshape(-1)
+
+
 # --- KL controllers ---------------------------------------------------------------------------
 class FixedKLController:
     """β that never changes: ``update`` is a no-op."""
@@ -262,6 +309,10 @@ class AdaptiveKLController:
     Too much KL raises β (a tighter leash), too little lowers it. The clip bounds the change
     per update, and ``horizon`` (in samples) sets how fast β moves: with e at its cap, β
     changes by a factor (1 ± 0.2 · n/horizon) per update of n samples.
+
+    Ziegler et al. write β ← β(1 + K_β e) with K_β = 0.1; here (as in TRL) K_β = n_steps/horizon,
+    so their K_β = 0.1 is horizon = 10 · n_steps. TRL's older ``PPOTrainer`` defaults: initial β
+    0.2, target 6 nats, horizon 10 000 (K_β = 0.0256 with its batch of 256).
     """
 
     def __init__(self, init_value: float, target: float, horizon: float) -> None:

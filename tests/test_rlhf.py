@@ -223,3 +223,30 @@ def test_bradley_terry_loss_hand_worked():
     assert loss.item() == pytest.approx((math.log1p(math.exp(-1)) + math.log(2)) / 2)
     with pytest.raises(ValueError, match="score_rejected"):
         rlhf.bradley_terry_loss(torch.tensor([1.0, 0.0]), torch.tensor([0.0]))
+
+
+def test_rloo_advantages_hand_worked_and_naive_loop():
+    r = torch.tensor([1.0, 2.0, 6.0, 0.0, 0.0, 3.0], dtype=torch.float64)
+    # group 1: 1 − (2+6)/2 = −3, 2 − 3.5 = −1.5, 6 − 1.5 = 4.5; group 2: 0 − 1.5, 0 − 1.5, 3 − 0
+    assert pe.rlhf.rloo_advantages(r, 3).tolist() == [-3.0, -1.5, 4.5, -1.5, -1.5, 3.0]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(24, generator=g, dtype=torch.float64)
+    want = torch.tensor([x[i] - (x[i // 4 * 4 : i // 4 * 4 + 4].sum() - x[i]) / 3 for i in range(24)])
+    assert torch.allclose(pe.rlhf.rloo_advantages(x, 4), want)
+    # the leave-one-out form is G/(G−1) times the centred return
+    assert torch.allclose(pe.rlhf.rloo_advantages(x, 4), 4 / 3 * (x - x.reshape(-1, 4).mean(1).repeat_interleave(4)))
+
+
+def test_grpo_advantages_hand_worked():
+    s = torch.tensor([1.0, 3.0, 2.0, 2.0], dtype=torch.float64)
+    a = pe.rlhf.grpo_advantages(s, 2, eps=0.0 + 1e-12)
+    # each pair: mean 2 (1, 3) and std √2; the tied pair gives 0 (no signal from that prompt)
+    assert torch.allclose(a, torch.tensor([-1 / 2**0.5, 1 / 2**0.5, 0.0, 0.0], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("fn", [pe.rlhf.rloo_advantages, pe.rlhf.grpo_advantages])
+def test_group_advantages_reject_bad_groups(fn):
+    with pytest.raises(ValueError, match="group_size"):
+        fn(torch.zeros(4), 1)
+    with pytest.raises(ValueError, match="multiple of group_size"):
+        fn(torch.zeros(5), 2)

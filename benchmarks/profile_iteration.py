@@ -110,6 +110,10 @@ def main() -> None:
     for phase, per, unit in phases:
         c = count(prof, phase)
         out[phase] = {**c, "python_host_reads": reads[phase], f"ops_per_{unit}": round(c["top_level_ops"] / per, 1)}
+    averages = sorted(prof.key_averages(), key=lambda a: a.self_cpu_time_total, reverse=True)
+    out["top_ops_by_self_cpu_ms"] = [
+        [a.key, round(a.self_cpu_time_total / 1000, 2), a.count] for a in averages if a.key.startswith("aten::")
+    ][:10]
     print(json.dumps(out, indent=1))
 
 

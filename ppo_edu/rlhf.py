@@ -36,7 +36,7 @@ import torch
 
 from . import advantages as _advantages
 from . import losses as _losses
-from .validate import as_bool_mask, as_float, check_ndim, check_positive, check_same_shape
+from .validate import as_bool_mask, as_float, check_int, check_ndim, check_positive, check_same_shape
 
 Tensor = torch.Tensor
 
@@ -246,8 +246,7 @@ def token_advantages(rewards: Any, values: Any, mask: Any, gamma: float = 1.0, l
 # --- critic-free group baselines --------------------------------------------------------------
 def _groups(name: str, x: Any, group_size: int) -> Tensor:
     v = check_ndim(name, as_float(name, x), (1,), "(B,)")
-    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 2:
-        raise ValueError(f"group_size: expected an integer >= 2 (a baseline needs other samples), got {group_size!r}")
+    check_int("group_size", group_size, minimum=2)  # a baseline needs other samples
     if v.shape[0] % group_size:
         raise ValueError(f"{name}: expected a length that is a multiple of group_size={group_size}, got {v.shape[0]}")
     return v.reshape(-1, group_size)

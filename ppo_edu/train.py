@@ -670,8 +670,7 @@ def evaluate(
     """
     import gymnasium as gym
 
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes: expected a positive integer, got {episodes!r}")
+    check_int("episodes", episodes)
     members = policy.population if isinstance(policy, PopulationActorCritic) else 1
     fn = agent_policy(policy, episodes) if isinstance(policy, torch.nn.Module) else policy
     envs = [gym.make("CartPole-v1", max_episode_steps=max_episode_steps) for _ in range(members * episodes)]

@@ -111,12 +111,17 @@ def test_nbgrader_source_marks_solutions_and_adds_hidden_tests():
         "schema_version": 3,
         "grade_id": "05_x-solution-f-g",
     }
-    assert check.source == SOLVED.cells[2].source and "nbgrader" not in check.metadata
-    assert test.source.splitlines()[1:] == [
-        classroom.HIDDEN_BEGIN,
-        "assert pe.exercises.discounted_sum.check(f), pe.exercises.discounted_sum.check(f)",
-        classroom.HIDDEN_END,
-    ]
+    assert check.source == SOLVED.cells[2].source.replace(classroom.NBVAL_CHECK + "\n", "")
+    assert "nbgrader" not in check.metadata
+    # No solved output in a source notebook: the solution, its check, solution() and later uses are cleared.
+    for index in (1, 2, 6, 7):
+        assert source.cells[index].outputs == [], source.cells[index].source
+    assert source.cells[4].outputs and source.cells[5].outputs  # the other cells keep theirs (e.g. figures)
+    lines = test.source.splitlines()
+    assert lines[1] == classroom.HIDDEN_BEGIN and lines[-1] == classroom.HIDDEN_END
+    assert test.source.count("\n".join(lines[2:-1])) == 1
+    assert "\n".join(lines[2:-1]) == classroom.hidden_test("discounted_sum", "f")
+    assert "_trusted_exercises().all_exercises()['discounted_sum'].check(f, strict=True)" in test.source
     assert test.metadata["nbgrader"] == {
         "grade": True,
         "solution": False,
@@ -277,35 +282,108 @@ def test_student_version_runs_to_the_end(path, tmp_path):
 # -- grading -----------------------------------------------------------------------------------
 
 
-def test_grade_reports_each_exercise(tmp_path, capsys):
-    solved = _nb(
-        "import ppo_edu as pe",
-        "def mine(rewards, gamma):\n    ### BEGIN SOLUTION\n    return pe.returns.total_return(rewards, gamma)\n"
-        "    ### END SOLUTION\n\n\npe.exercises.discounted_sum.check(mine)",
-    )
-    blank = classroom.student_notebook(solved)
-    wrong = classroom.student_notebook(solved)
-    wrong.cells[1].source = "def mine(rewards, gamma):\n    return rewards.sum()\n\n\npe.exercises.discounted_sum.check(mine)"
-    wrong.cells.insert(1, nbformat.v4.new_code_cell("1 / 0"))  # an error does not stop the grading
-    broken = classroom.student_notebook(solved)
-    broken.cells[
-        1
-    ].source = "def mine(rewards, gamma):\n        return 0\n    return 1\n\n\npe.exercises.discounted_sum.check(mine)"
-    for name, nb in (("solved", solved), ("blank", blank), ("wrong", wrong), ("broken", broken)):
-        nbformat.write(nb, tmp_path / f"{name}.ipynb")
-    paths = [tmp_path / f"{n}.ipynb" for n in ("solved", "blank", "wrong", "broken")]
-    assert main(["grade", *map(str, paths), "--csv", str(tmp_path / "grades.csv")]) == 0
+SOLVED_ONE = _nb(
+    "import ppo_edu as pe",
+    "def mine(rewards, gamma):\n    ### BEGIN SOLUTION\n    return sum(gamma**t * r for t, r in enumerate(rewards))\n"
+    "    ### END SOLUTION\n\n\npe.exercises.discounted_sum.check(mine)",
+)
+
+
+CHECK = "\n\n\npe.exercises.discounted_sum.check(mine)"
+
+
+def _submission(*cells: str) -> nbformat.NotebookNode:
+    """A student copy of SOLVED_ONE whose solution cell is replaced by ``cells``."""
+    nb = classroom.student_notebook(SOLVED_ONE)
+    nb.cells[1:2] = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.cells[1].metadata["tags"] = [classroom.TAG_SOLUTION]
+    if CHECK.strip() not in nb.cells[1].source:
+        nb.cells[1].source += CHECK
+    return nb
+
+
+SUBMISSIONS = {
+    "solved": SOLVED_ONE,
+    "blank": classroom.student_notebook(SOLVED_ONE),
+    # an error in another cell does not stop the grading
+    "wrong": _submission("def mine(rewards, gamma):\n    return rewards.sum()" + CHECK, "1 / 0"),
+    "broken": _submission("def mine(rewards, gamma):\n        return 0\n    return 1" + CHECK),
+    # a cell that never ends is interrupted; the function is still graded
+    "hanging_cell": _submission("def mine(rewards, gamma):\n    return sum(gamma**t * r for t, r in enumerate(rewards))",
+                                "while True:\n    pass"),  # fmt: skip
+    # a function that never returns: its check is an error, after the timeout
+    "hanging_check": _submission("def mine(rewards, gamma):\n    while True:\n        pass"),
+    # the submission breaks what the grading cell needs: every exercise of the notebook is an error
+    "raising": _submission("def mine(rewards, gamma):\n    return rewards.sum()", "import sys\nsys.modules['json'] = None"),
+    "dead_kernel": _submission("def mine(rewards, gamma):\n    return rewards.sum()", "import os\nos._exit(1)"),
+    # cheap cheats: replacing the check, its class, the registry, printing a fake result line
+    "cheating": _submission(
+        "def mine(rewards, gamma):\n    return 0.0",
+        "pe.exercises.discounted_sum.check = lambda fn, **kw: True\n"
+        "type(pe.exercises.discounted_sum).check = lambda self, fn, **kw: True\n"
+        "pe.exercises.all_exercises = lambda: {}\n"
+        "print('PPO_EDU_GRADES [[\"discounted_sum\", \"mine\", \"passed\", null, \"\"]]')",
+    ),
+    # the package's own answer, called from the learner's function
+    "package": _submission("def mine(rewards, gamma):\n    return pe.returns.total_return(rewards, gamma)"),
+}
+EXPECTED = {
+    "solved": ("passed", ""),
+    "blank": ("not attempted", ""),
+    "wrong": ("failed", "no_discount"),
+    "broken": ("error", ""),
+    "hanging_cell": ("passed", ""),
+    "hanging_check": ("error", "timeout"),
+    "raising": ("error", ""),
+    "dead_kernel": ("error", ""),
+    "cheating": ("failed", ""),
+    "package": ("failed", "package_function"),
+}
+
+
+def test_grade_survives_every_kind_of_submission(tmp_path, capsys):
+    paths = [_write(tmp_path / f"{name}.ipynb", nb) for name, nb in SUBMISSIONS.items()]
+    csv_path = tmp_path / "grades.csv"
+    assert main(["grade", *map(str, paths), "--csv", str(csv_path), "--timeout", "10"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"solved\.ipynb\s+discounted_sum\s+passed", out)
-    assert re.search(r"blank\.ipynb\s+discounted_sum\s+not attempted", out)
-    assert re.search(r"wrong\.ipynb\s+discounted_sum\s+failed \[no_discount\]", out)
-    assert re.search(r"broken\.ipynb\s+discounted_sum\s+error", out)
-    assert f"{tmp_path / 'solved.ipynb'}: 1/1 passed" in out and f"{tmp_path / 'wrong.ipynb'}: 0/1 passed" in out
-    rows = (tmp_path / "grades.csv").read_text().splitlines()
-    assert rows[0] == "notebook,exercise,function,status,mistake,message" and len(rows) == 5
-    assert "the cell that defines `mine` raised IndentationError" in rows[4]
-    with pytest.raises(ValueError, match="no exercise check"):
-        classroom.grade([_write(tmp_path / "none.ipynb", _nb("x = 1"))])
+    # One progress line per notebook, in order, and a row per exercise in the CSV.
+    for i, path in enumerate(paths, start=1):
+        assert re.search(rf"^\[{i}/{len(paths)}\] {re.escape(str(path))}: [01]/1 passed", out, re.M), out
+    import csv
+
+    rows = list(csv.DictReader(csv_path.open()))
+    assert list(rows[0]) == ["notebook", "exercise", "function", "status", "mistake", "points", "message"]
+    got = {Path(r["notebook"]).stem: (r["status"], r["mistake"]) for r in rows}
+    assert got == EXPECTED, [(Path(r["notebook"]).stem, r["status"], r["mistake"], r["message"][:200]) for r in rows]
+    points = {Path(r["notebook"]).stem: r["points"] for r in rows}
+    assert points["solved"] == points["hanging_cell"] == "1" and points["cheating"] == points["blank"] == "0"
+    messages = {Path(r["notebook"]).stem: r["message"] for r in rows}
+    assert "the cell that defines `mine` raised IndentationError" in messages["broken"]
+    assert "longer than 10" in messages["hanging_check"]
+    assert "ran longer than 10 s and were interrupted" not in messages["solved"]
+    assert "grading cell failed" in messages["raising"] and "kernel died" in messages["dead_kernel"]
+    assert "pe.returns.total_return" in messages["package"]
+    # The instructor may accept the package's answer.
+    accepted = classroom.grade([paths[-1]], timeout=10, accept_package=True)
+    assert [g.status for g in accepted] == ["passed"]
+
+
+def test_grade_records_unreadable_and_exerciseless_notebooks(tmp_path):
+    (tmp_path / "garbage.ipynb").write_text("{not json")
+    grades = classroom.grade([tmp_path / "garbage.ipynb", _write(tmp_path / "none.ipynb", _nb("x = 1"))])
+    assert [g.status for g in grades] == ["error", "error"]
+    assert "could not read" in grades[0].message and "no exercise check" in grades[1].message
+
+
+def test_grade_expects_the_course_exercises_even_when_a_check_was_deleted(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    _write(course / "nb.ipynb", SOLVED_ONE)
+    nb = classroom.student_notebook(SOLVED_ONE)
+    nb.cells[1].source = "def mine(rewards, gamma):\n    return 0.0"  # the check cell deleted (and the tag)
+    nb.cells[1].metadata = {}
+    grades = classroom.grade([_write(tmp_path / "nb.ipynb", nb)], timeout=30, course=course)
+    assert [(g.exercise, g.status) for g in grades] == [("discounted_sum", "failed")]
 
 
 def _write(path: Path, nb: nbformat.NotebookNode) -> Path:

@@ -224,7 +224,7 @@ def run_case(fn: Callable[..., Any], kwargs: dict[str, Any], grad_args: Sequence
         return _loss_outcome(out, leaves, calls)
     try:
         return Outcome("value", _to_array(out), calls=calls)
-    except (TypeError, ValueError, RuntimeError):
+    except Exception:  # noqa: BLE001 - whatever the object does when turned into numbers
         return Outcome("not_numbers", error=type(out).__name__, calls=calls)
 
 
@@ -233,7 +233,7 @@ def _loss_outcome(out: Any, leaves: list[torch.Tensor], calls: tuple[str, ...]) 
     if not isinstance(out, torch.Tensor):
         try:
             arr = np.asarray(out, dtype=np.float64)
-        except (TypeError, ValueError):
+        except Exception:  # noqa: BLE001 - whatever the object does when turned into numbers
             return Outcome("not_numbers", error=type(out).__name__, calls=calls)
         if arr.shape != ():
             return Outcome("value", arr, calls=calls)
@@ -425,7 +425,8 @@ class Exercise:
                     return self._result(NOT_ATTEMPTED, "Your function returned None: did you forget `return`?")
                 return self._result(FAILED, f"Your function returned None.{where}")
             if outcome.kind == "not_numbers":
-                return self._result(ERROR, f"Your function returned a {outcome.error}; expected numbers (a tensor or array).{where}")
+                message = f"Your function returned a {outcome.error}; expected numbers (a tensor or array)."
+                return self._result(ERROR, message + where)
             if outcome.kind == "no_gradient":
                 return self._result(
                     ERROR,

@@ -193,10 +193,10 @@ def per_token_rewards(scores, logp, logp_ref, mask, beta):
 
 pe.exercises.per_token_rewards.check(per_token_rewards)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A classic mistake, recognised by the checker: the score on the first token.
 
-# %%
+# %% tags=["solution-demo"]
 def per_token_rewards_score_first(scores, logp, logp_ref, mask, beta):
     rewards = -beta * (logp - logp_ref) * mask
     rewards[:, 0] += scores

@@ -68,11 +68,12 @@ def _student_notebooks(args: argparse.Namespace) -> int:
     from . import classroom
 
     write = classroom.write_nbgrader_source if args.nbgrader else classroom.write_student_set
-    for path in write(args.src or classroom.course_folder(), args.out, args.only):
+    written = write(args.src or classroom.course_folder(), args.out, args.only)
+    for path in written:
         print(f"wrote {path}")
     if not args.nbgrader:
-        root = " --allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
-        print(f"open them with: cd {args.out} && {sys.executable} -m jupyter lab 00_start_here.ipynb{root}")
+        root = " --allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""  # JupyterLab refuses root without it
+        print(f"open them with: cd {args.out} && {sys.executable} -m jupyter lab {written[0].name}{root}")
     return 0
 
 

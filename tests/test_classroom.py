@@ -139,6 +139,20 @@ def test_nbgrader_source_marks_solutions_and_adds_hidden_tests():
     assert classroom.exercise_calls(released) == [("discounted_sum", "f")]
 
 
+def test_solution_demo_cells_are_left_out_of_student_copies_and_nbgrader_sources():
+    nb = nbformat.reads(nbformat.writes(SOLVED), as_version=4)
+    intro = nbformat.v4.new_markdown_cell("The classic slip, which the checker names:")
+    demo = nbformat.v4.new_code_cell("def f_slip(x, y):\n    return 2 * (x + y)\n\n\npe.exercises.discounted_sum.check(f_slip)")
+    demo.outputs = [nbformat.v4.new_output("stream", name="stdout", text="multiply r_t by γ^t\n")]
+    for cell in (intro, demo):
+        cell.metadata["tags"] = [classroom.TAG_DEMO]
+    nb.cells[3:3] = [intro, demo]
+    for copy in (classroom.student_notebook(nb), classroom.nbgrader_source(nb, "x")):
+        assert not any(classroom.is_demo(c) for c in copy.cells)
+        assert "f_slip" not in nbformat.writes(copy) and "multiply r_t" not in nbformat.writes(copy)
+    assert len(classroom.student_notebook(nb).cells) == len(SOLVED.cells)
+
+
 def test_student_notebook_needs_an_import_to_withhold_solutions():
     nb = _nb("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION")
     with pytest.raises(ValueError, match="imports ppo_edu"):
@@ -333,7 +347,7 @@ def test_student_version_runs_to_the_end(path, tmp_path):
         )
 
     # nbval-lax over the student copy: the marked cells print what the solved notebook printed.
-    solved_code = [c for c in solved.cells if c.cell_type == "code"]
+    solved_code = [c for c in solved.cells if c.cell_type == "code" and not classroom.is_demo(c)]  # demos are left out
     student_code = [c for c in student.cells if c.cell_type == "code"][: len(solved_code)]
     assert len(student_code) == len(solved_code)
     for before, after in zip(solved_code, student_code, strict=True):

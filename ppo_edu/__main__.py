@@ -53,51 +53,78 @@ def _check_env(args: argparse.Namespace) -> int:
 
 
 def _student_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--src", default="notebooks", help="folder of the solved course notebooks (default: notebooks)")
+    p.add_argument("--src", help="folder of the solved course notebooks (default: ./notebooks, else the course's own)")
     p.add_argument("--out", default="student", help="folder to write the student notebooks to (default: student)")
     p.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 05 07 (default: all)")
     p.add_argument("--nbgrader", action="store_true",
-                   help="instead, write nbgrader source notebooks: solutions kept and marked, hidden autograder tests")
+                   help="instead, write nbgrader source notebooks: solutions marked, hidden autograder tests")  # fmt: skip
 
 
 @command("student-notebooks", "write student copies of the notebooks: solutions blanked, solution() withheld",
-         _student_args)
+         _student_args)  # fmt: skip
 def _student_notebooks(args: argparse.Namespace) -> int:
+    import os
+
     from . import classroom
 
     write = classroom.write_nbgrader_source if args.nbgrader else classroom.write_student_set
-    for path in write(args.src, args.out, args.only):
+    written = write(args.src or classroom.course_folder(), args.out, args.only)
+    for path in written:
         print(f"wrote {path}")
+    if not args.nbgrader:
+        root = " --allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""  # JupyterLab refuses root without it
+        print(f"open them with: cd {args.out} && {sys.executable} -m jupyter lab {written[0].name}{root}")
     return 0
 
 
 def _grade_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("notebooks", nargs="+", help="handed-in notebooks (.ipynb)")
-    p.add_argument("--csv", help="also write the grades to this CSV file")
+    p.add_argument("--csv", help="also write the grades to this CSV file, one row per exercise (written as it goes)")
     p.add_argument("--full", action="store_true", help="run with the full budget (default: quick mode)")
-    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: 600)")
+    p.add_argument("--timeout", type=int, default=600,
+                   help="seconds per cell and per check; a longer cell is interrupted, a longer check is an error "
+                        "(default: 600)")  # fmt: skip
+    p.add_argument("--accept-package", action="store_true",
+                   help="accept answers that call the package's own implementation (default: reported as failed)")
+    p.add_argument("--course", help="folder of the solved course notebooks, whose exercises each submission of the same "
+                   "name must have (default: ./notebooks, else the course's own)")  # fmt: skip
+
+
+CSV_COLUMNS = ["notebook", "exercise", "function", "status", "mistake", "points", "message"]
 
 
 @command("grade", "run handed-in notebooks and report what each exercise's check says", _grade_args)
 def _grade(args: argparse.Namespace) -> int:
+    import contextlib
     import csv
 
     from . import classroom
 
-    grades = classroom.grade(args.notebooks, timeout=args.timeout, quick=not args.full)
-    width = max(len(g.notebook) for g in grades), max(len(g.exercise) for g in grades)
-    for g in grades:
-        mistake = f" [{g.mistake}]" if g.mistake else ""
-        print(f"{g.notebook:<{width[0]}}  {g.exercise:<{width[1]}}  {g.status}{mistake}")
-    for notebook in dict.fromkeys(g.notebook for g in grades):
-        mine = [g for g in grades if g.notebook == notebook]
-        print(f"{notebook}: {sum(g.status == 'passed' for g in mine)}/{len(mine)} passed")
-    if args.csv:
-        with open(args.csv, "w", newline="", encoding="utf-8") as f:
+    with contextlib.ExitStack() as stack:
+        writer = None
+        if args.csv:
+            f = stack.enter_context(open(args.csv, "w", newline="", encoding="utf-8"))
             writer = csv.writer(f)
-            writer.writerow(["notebook", "exercise", "function", "status", "mistake", "message"])
+            writer.writerow(CSV_COLUMNS)
+            f.flush()
+
+        def report(i: int, n: int, notebook: str, grades: list, seconds: float) -> None:
+            errors = sum(g.status == "error" for g in grades)
+            extra = f", {errors} error" + ("s" if errors != 1 else "") if errors else ""
+            print(f"[{i}/{n}] {notebook}: {sum(g.points for g in grades)}/{len(grades)} passed{extra} ({seconds:.1f} s)")
             for g in grades:
-                writer.writerow([g.notebook, g.exercise, g.function, g.status, g.mistake or "", g.message])
+                mistake = f" [{g.mistake}]" if g.mistake else ""
+                reason = f": {g.message.splitlines()[0]}" if g.status == "error" else ""
+                print(f"    {g.exercise:<26} {g.status}{mistake}{reason}")
+                if writer is not None:
+                    writer.writerow([g.notebook, g.exercise, g.function, g.status, g.mistake or "", g.points, g.message])
+            if writer is not None:
+                f.flush()
+            sys.stdout.flush()
+
+        classroom.grade(args.notebooks, timeout=args.timeout, quick=not args.full, accept_package=args.accept_package,
+                        course=args.course or classroom.course_folder(), on_notebook=report)  # fmt: skip
+    if args.csv:
         print(f"wrote {args.csv}")
     return 0
 

@@ -213,3 +213,17 @@ def lambda_average(k_step: Any, lam: float) -> Tensor:
     K = a.shape[0]
     w = torch.tensor([(1 - l) * l ** (k - 1) for k in range(1, K)] + [l ** (K - 1)], dtype=a.dtype, device=a.device)
     return torch.einsum("k,k...->...", w, a)
+
+
+def from_action_values(q: Any, pi: Any) -> Tensor:
+    """The advantage A(s, a) = Q(s, a) − V(s) with V(s) = Σ_a π(a|s) Q(s, a), eq. (3.4); Σ_a π A = 0.
+
+    Shapes:
+        q: (S, A) action values;  pi: (S, A) rows of probabilities;  result: (S, A).
+    """
+    Q = check_ndim("q", as_float("q", q, None, torch.float64), (2,), "(S, A)")
+    p = as_float("pi", pi, Q)
+    check_same_shape("q", Q, pi=p)
+    if bool((p < 0).any()) or not torch.allclose(p.sum(-1), torch.ones_like(p[:, 0])):
+        raise ValueError("pi: expected rows of probabilities that sum to 1")
+    return Q - (p * Q).sum(dim=-1, keepdim=True)

@@ -13,12 +13,17 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+#: How a parameter is labelled on its slider: the symbol the text uses.
+LABELS = {"eps": "ε", "clip_eps": "ε", "lam": "λ", "gamma": "γ", "beta": "β", "alpha": "α"}
+
 
 def slider(draw: Callable[..., Figure], **params: tuple[float, float, float, float]) -> Any:
     """Interactive redraw of ``draw`` with one float slider per parameter.
 
-    Each parameter is given as ``name=(min, max, step, default)``. Returns the ipywidgets
-    container (displayed as the cell's value), or the default Figure when widgets are missing.
+    Each parameter is given as ``name=(min, max, step, default)`` and labelled with its symbol
+    (:data:`LABELS`, e.g. ``lam`` → λ). Returns the ipywidgets container (displayed as the
+    cell's value; where widgets cannot be shown, e.g. a notebook not run yet, its text says so
+    instead of a ``VBox(...)`` repr), or the default Figure when widgets are missing.
     """
     for name, spec in params.items():
         if len(spec) != 4 or not spec[0] <= spec[3] <= spec[1] or spec[2] <= 0:
@@ -31,10 +36,10 @@ def slider(draw: Callable[..., Figure], **params: tuple[float, float, float, flo
         return draw(**defaults)
 
     controls = {
-        name: widgets.FloatSlider(value=d, min=lo, max=hi, step=step, description=name, continuous_update=False,
-                                  readout_format=".3g")
+        name: widgets.FloatSlider(value=d, min=lo, max=hi, step=step, description=LABELS.get(name, name),
+                                  continuous_update=False, readout_format=".3g")
         for name, (lo, hi, step, d) in params.items()
-    }
+    }  # fmt: skip
     out = widgets.Output()
 
     def redraw(**kwargs: float) -> None:
@@ -43,4 +48,19 @@ def slider(draw: Callable[..., Figure], **params: tuple[float, float, float, flo
             display(draw(**kwargs))
 
     widgets.interactive_output(redraw, controls)
-    return widgets.VBox([widgets.HBox(list(controls.values())), out])
+    names = ", ".join(LABELS.get(name, name) for name in params)
+    return _slider_box(widgets)([widgets.HBox(list(controls.values())), out], names=names)
+
+
+def _slider_box(widgets: Any) -> type:
+    """A VBox whose plain-text form (shown before the cell is run, or without widgets) is a sentence."""
+
+    class SliderBox(widgets.VBox):
+        def __init__(self, children: list, names: str) -> None:
+            super().__init__(children)
+            self._names = names
+
+        def __repr__(self) -> str:
+            return f"[Slider for {self._names}: run this cell in JupyterLab to move it; the figure above shows the default.]"
+
+    return SliderBox

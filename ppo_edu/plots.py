@@ -198,8 +198,10 @@ def six_clipping_cases(clip_eps: float = 0.2, rho_max: float = 2.0) -> Figure:
             label = f"case {first_case + k}\n∂/∂ρ = {'0' if grad == 0 else format(grad, '+g')}"
             ax.text(xc, 0.97, label, ha="center", va="top", fontsize=9, fontweight="bold",
                     transform=ax.get_xaxis_transform(), bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+        # Room above both curves (the dotted one too) for the case labels, so that no label covers a line.
+        low, high = min(y.min(), (a * x).min()), max(y.max(), (a * x).max())
         ax.set(xlabel="ratio ρ = π_θ(a|s) / π_θ_old(a|s)", ylabel="objective (maximised)",
-               title=f"A {'>' if a > 0 else '<'} 0, ε = {eps:g}", ylim=(y.min() - 0.1, y.max() + 0.45))
+               title=f"A {'>' if a > 0 else '<'} 0, ε = {eps:g}", ylim=(low - 0.1, high + 0.25 * (high - low) + 0.1))
         ax.legend(loc="lower right" if a > 0 else "lower left", fontsize=8)
     fig.suptitle("PPO-clip: the six cases (shaded: the clip has switched the gradient off)")
     return _done(fig)

@@ -188,6 +188,22 @@ def total_variance(estimates: Any) -> Tensor:
     return ((flat - flat.mean(0)) ** 2).sum() / (flat.shape[0] - 1)
 
 
+def baselined_estimates(score_sums: Any, returns: Any, baseline: Any) -> Tensor:
+    """One gradient estimate per episode with a constant baseline, ĝ_n = (R(τ_n) − b) ∇log p_θ(τ_n), eq. (2.2).
+
+    The baseline leaves the mean unchanged (E[∇log p_θ(τ)] = 0) and changes the variance (2.3).
+
+    Shapes:
+        score_sums: (N, ...) per-episode ∇log p_θ(τ_n);  returns: (N,);  baseline: ();  result: (N, ...).
+    """
+    g = check_finite("score_sums", as_tensor("score_sums", score_sums))
+    R = check_ndim("returns", as_float("returns", returns, g, torch.float64), (1,), "(N,)")
+    b = check_ndim("baseline", as_float("baseline", baseline, g, torch.float64), (0,), "() (one number)")
+    if g.ndim < 1 or g.shape[0] != R.shape[0]:
+        raise ValueError(f"score_sums: expected shape (N, ...) with N = {R.shape[0]}, got {tuple(g.shape)}")
+    return (R - b).reshape(-1, *[1] * (g.ndim - 1)) * g
+
+
 def optimal_constant_baseline(score_sums: Any, returns: Any) -> Tensor:
     """b* = E[‖∇log p(τ)‖² R(τ)] / E[‖∇log p(τ)‖²], the constant b that minimises (2.3), eq. (2.4).
 

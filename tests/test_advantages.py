@@ -140,3 +140,15 @@ def test_an_empty_rollout_is_a_clear_error_not_an_index_error():
     ):
         with pytest.raises(ValueError, match=r"rewards: expected at least one time step \(T >= 1\), got shape \(0, 3\)"):
             fn()
+
+
+def test_advantage_from_action_values_by_hand():
+    q = torch.tensor([[1.0, 3.0], [2.0, 2.0]], dtype=torch.float64)
+    pi = torch.tensor([[0.5, 0.5], [0.9, 0.1]], dtype=torch.float64)
+    a = pe.advantages.from_action_values(q, pi)  # V = (2, 2)
+    assert torch.equal(a, torch.tensor([[-1.0, 1.0], [0.0, 0.0]], dtype=torch.float64))
+    assert torch.allclose((pi * a).sum(1), torch.zeros(2, dtype=torch.float64))  # Σ_a π A = 0
+    with pytest.raises(ValueError, match="pi"):
+        pe.advantages.from_action_values(q, torch.ones(2, 2))
+    with pytest.raises(ValueError, match="q"):
+        pe.advantages.from_action_values(torch.ones(3), torch.ones(3))

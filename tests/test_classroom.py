@@ -111,12 +111,17 @@ def test_nbgrader_source_marks_solutions_and_adds_hidden_tests():
         "schema_version": 3,
         "grade_id": "05_x-solution-f-g",
     }
-    assert check.source == SOLVED.cells[2].source and "nbgrader" not in check.metadata
-    assert test.source.splitlines()[1:] == [
-        classroom.HIDDEN_BEGIN,
-        "assert pe.exercises.discounted_sum.check(f), pe.exercises.discounted_sum.check(f)",
-        classroom.HIDDEN_END,
-    ]
+    assert check.source == SOLVED.cells[2].source.replace(classroom.NBVAL_CHECK + "\n", "")
+    assert "nbgrader" not in check.metadata
+    # No solved output in a source notebook: the solution, its check, solution() and later uses are cleared.
+    for index in (1, 2, 6, 7):
+        assert source.cells[index].outputs == [], source.cells[index].source
+    assert source.cells[4].outputs and source.cells[5].outputs  # the other cells keep theirs (e.g. figures)
+    lines = test.source.splitlines()
+    assert lines[1] == classroom.HIDDEN_BEGIN and lines[-1] == classroom.HIDDEN_END
+    assert test.source.count("\n".join(lines[2:-1])) == 1
+    assert "\n".join(lines[2:-1]) == classroom.hidden_test("discounted_sum", "f")
+    assert "_trusted_exercises().all_exercises()['discounted_sum'].check(f, strict=True)" in test.source
     assert test.metadata["nbgrader"] == {
         "grade": True,
         "solution": False,
@@ -132,6 +137,20 @@ def test_nbgrader_source_marks_solutions_and_adds_hidden_tests():
     released = nbformat.reads(nbformat.writes(source), as_version=4)
     released.cells[1].source = "def f(x, y):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
     assert classroom.exercise_calls(released) == [("discounted_sum", "f")]
+
+
+def test_solution_demo_cells_are_left_out_of_student_copies_and_nbgrader_sources():
+    nb = nbformat.reads(nbformat.writes(SOLVED), as_version=4)
+    intro = nbformat.v4.new_markdown_cell("The classic slip, which the checker names:")
+    demo = nbformat.v4.new_code_cell("def f_slip(x, y):\n    return 2 * (x + y)\n\n\npe.exercises.discounted_sum.check(f_slip)")
+    demo.outputs = [nbformat.v4.new_output("stream", name="stdout", text="multiply r_t by γ^t\n")]
+    for cell in (intro, demo):
+        cell.metadata["tags"] = [classroom.TAG_DEMO]
+    nb.cells[3:3] = [intro, demo]
+    for copy in (classroom.student_notebook(nb), classroom.nbgrader_source(nb, "x")):
+        assert not any(classroom.is_demo(c) for c in copy.cells)
+        assert "f_slip" not in nbformat.writes(copy) and "multiply r_t" not in nbformat.writes(copy)
+    assert len(classroom.student_notebook(nb).cells) == len(SOLVED.cells)
 
 
 def test_student_notebook_needs_an_import_to_withhold_solutions():
@@ -168,6 +187,13 @@ def test_command_line_writes_the_whole_set(tmp_path, capsys):
     assert names == [p.name for p in NOTEBOOKS]
     assert f"wrote {tmp_path / 'student' / NOTEBOOKS[0].name}" in capsys.readouterr().out
     assert main(["student-notebooks", "--src", str(tmp_path / "nowhere"), "--out", str(tmp_path / "s")]) == 2
+
+
+def test_command_line_works_outside_the_repository(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no ./notebooks here: the course's own notebooks are used
+    assert main(["student-notebooks", "--only", "00", "--out", "student"]) == 0
+    assert (tmp_path / "student" / NOTEBOOKS[0].name).is_file()
+    assert "open them with: cd student && " in capsys.readouterr().out
 
 
 # -- the course notebooks ----------------------------------------------------------------------
@@ -238,6 +264,63 @@ def test_solved_notebook_exercises_are_registered_and_pass(path):
         )
 
 
+def _all_text(nb: nbformat.NotebookNode) -> str:
+    """Every source and every text output of ``nb`` (what a student can read in the file)."""
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/"):
+                    parts.append(value if isinstance(value, str) else "".join(value))
+            if out.output_type == "error":
+                parts.append(f"{out.ename}: {out.evalue}")
+    return "\n".join(parts)
+
+
+def _solution_lines(nb: nbformat.NotebookNode) -> list[str]:
+    """The substantial lines of the notebook's solution blocks (short, generic lines such as `return out` excluded)."""
+    lines = []
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines() if cell.cell_type == "code" else ():
+            if line.strip() == classroom.BEGIN:
+                inside = True
+            elif line.strip() == classroom.END:
+                inside = False
+            elif inside and len(line.strip()) >= 20 and not line.strip().startswith("#"):
+                lines.append(line.strip())
+    return lines
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_student_copy_and_nbgrader_source_give_nothing_away(path):
+    solved = nbformat.read(path, as_version=4)
+    student = classroom.student_notebook(solved, path.name)
+    source = classroom.nbgrader_source(solved, path.stem)
+    released = classroom.student_notebook(source, path.name)  # what nbgrader's generate_assignment blanks
+    mistakes = [m for ex, _ in classroom.exercise_calls(solved) for m in pe.exercises.all_exercises()[ex].mistakes]
+    solution_lines = _solution_lines(solved)
+    assert solution_lines, f"{path.name}: no solution block"
+    for name, nb in (("student copy", student), ("nbgrader release", released)):
+        text = _all_text(nb)
+        assert not any(classroom.is_demo(c) for c in nb.cells)
+        leaked = [line for line in solution_lines if line in text]
+        assert not leaked, f"{path.name} ({name}) shows solution code: {leaked}"
+        fixes = [m.name for m in mistakes if m.message in text]
+        assert not fixes, f"{path.name} ({name}) shows the fix of mistake(s) {fixes}"
+        assert ": passed" not in text, f"{path.name} ({name}) shows a solved check's output"
+    # The nbgrader source itself keeps its solutions (nbgrader blanks them) but no solved output.
+    for cell in source.cells:
+        shown = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", []))
+        assert ": passed" not in shown and not any(m.message in shown for m in mistakes), cell.source[:200]
+    # Figures that do not depend on the learner's answer survive.
+    figures = sum("image/png" in o.get("data", {}) for c in solved.cells if not classroom.is_demo(c) for o in c.get("outputs", []))
+    kept = sum("image/png" in o.get("data", {}) for c in source.cells for o in c.get("outputs", []))
+    assert kept == figures, f"{path.name}: {figures} figures in the solved notebook, {kept} in the nbgrader source"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_student_version_runs_to_the_end(path, tmp_path):
     solved = nbformat.read(path, as_version=4)
@@ -264,7 +347,7 @@ def test_student_version_runs_to_the_end(path, tmp_path):
         )
 
     # nbval-lax over the student copy: the marked cells print what the solved notebook printed.
-    solved_code = [c for c in solved.cells if c.cell_type == "code"]
+    solved_code = [c for c in solved.cells if c.cell_type == "code" and not classroom.is_demo(c)]  # demos are left out
     student_code = [c for c in student.cells if c.cell_type == "code"][: len(solved_code)]
     assert len(student_code) == len(solved_code)
     for before, after in zip(solved_code, student_code, strict=True):
@@ -277,35 +360,115 @@ def test_student_version_runs_to_the_end(path, tmp_path):
 # -- grading -----------------------------------------------------------------------------------
 
 
-def test_grade_reports_each_exercise(tmp_path, capsys):
-    solved = _nb(
-        "import ppo_edu as pe",
-        "def mine(rewards, gamma):\n    ### BEGIN SOLUTION\n    return pe.returns.total_return(rewards, gamma)\n"
-        "    ### END SOLUTION\n\n\npe.exercises.discounted_sum.check(mine)",
-    )
-    blank = classroom.student_notebook(solved)
-    wrong = classroom.student_notebook(solved)
-    wrong.cells[1].source = "def mine(rewards, gamma):\n    return rewards.sum()\n\n\npe.exercises.discounted_sum.check(mine)"
-    wrong.cells.insert(1, nbformat.v4.new_code_cell("1 / 0"))  # an error does not stop the grading
-    broken = classroom.student_notebook(solved)
-    broken.cells[
-        1
-    ].source = "def mine(rewards, gamma):\n        return 0\n    return 1\n\n\npe.exercises.discounted_sum.check(mine)"
-    for name, nb in (("solved", solved), ("blank", blank), ("wrong", wrong), ("broken", broken)):
-        nbformat.write(nb, tmp_path / f"{name}.ipynb")
-    paths = [tmp_path / f"{n}.ipynb" for n in ("solved", "blank", "wrong", "broken")]
-    assert main(["grade", *map(str, paths), "--csv", str(tmp_path / "grades.csv")]) == 0
-    out = capsys.readouterr().out
-    assert re.search(r"solved\.ipynb\s+discounted_sum\s+passed", out)
-    assert re.search(r"blank\.ipynb\s+discounted_sum\s+not attempted", out)
-    assert re.search(r"wrong\.ipynb\s+discounted_sum\s+failed \[no_discount\]", out)
-    assert re.search(r"broken\.ipynb\s+discounted_sum\s+error", out)
-    assert f"{tmp_path / 'solved.ipynb'}: 1/1 passed" in out and f"{tmp_path / 'wrong.ipynb'}: 0/1 passed" in out
-    rows = (tmp_path / "grades.csv").read_text().splitlines()
-    assert rows[0] == "notebook,exercise,function,status,mistake,message" and len(rows) == 5
-    assert "the cell that defines `mine` raised IndentationError" in rows[4]
-    with pytest.raises(ValueError, match="no exercise check"):
-        classroom.grade([_write(tmp_path / "none.ipynb", _nb("x = 1"))])
+SOLVED_ONE = _nb(
+    "import ppo_edu as pe",
+    "def mine(rewards, gamma):\n    ### BEGIN SOLUTION\n    return sum(gamma**t * r for t, r in enumerate(rewards))\n"
+    "    ### END SOLUTION\n\n\npe.exercises.discounted_sum.check(mine)",
+)
+
+
+CHECK = "\n\n\npe.exercises.discounted_sum.check(mine)"
+
+
+def _submission(*cells: str) -> nbformat.NotebookNode:
+    """A student copy of SOLVED_ONE whose solution cell is replaced by ``cells``."""
+    nb = classroom.student_notebook(SOLVED_ONE)
+    nb.cells[1:2] = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.cells[1].metadata["tags"] = [classroom.TAG_SOLUTION]
+    if CHECK.strip() not in nb.cells[1].source:
+        nb.cells[1].source += CHECK
+    return nb
+
+
+SUBMISSIONS = {
+    "solved": SOLVED_ONE,
+    "blank": classroom.student_notebook(SOLVED_ONE),
+    # an error in another cell does not stop the grading
+    "wrong": _submission("def mine(rewards, gamma):\n    return rewards.sum()" + CHECK, "1 / 0"),
+    "broken": _submission("def mine(rewards, gamma):\n        return 0\n    return 1" + CHECK),
+    # a cell that never ends is interrupted; the function is still graded
+    "hanging_cell": _submission("def mine(rewards, gamma):\n    return sum(gamma**t * r for t, r in enumerate(rewards))",
+                                "while True:\n    pass"),  # fmt: skip
+    # a function that never returns: its check is an error, after the timeout
+    "hanging_check": _submission("def mine(rewards, gamma):\n    while True:\n        pass"),
+    # the submission breaks what the grading cell needs: every exercise of the notebook is an error
+    "raising": _submission("def mine(rewards, gamma):\n    return rewards.sum()", "import sys\nsys.modules['json'] = None"),
+    "dead_kernel": _submission("def mine(rewards, gamma):\n    return rewards.sum()", "import os\nos._exit(1)"),
+    # cheap cheats: replacing the check, its class, the registry, printing a fake result line
+    "cheating": _submission(
+        "def mine(rewards, gamma):\n    return 0.0",
+        "pe.exercises.discounted_sum.check = lambda fn, **kw: True\n"
+        "type(pe.exercises.discounted_sum).check = lambda self, fn, **kw: True\n"
+        "pe.exercises.all_exercises = lambda: {}\n"
+        "print('PPO_EDU_GRADES [[\"discounted_sum\", \"mine\", \"passed\", null, \"\"]]')",
+    ),
+    # the package's own answer, called from the learner's function
+    "package": _submission("def mine(rewards, gamma):\n    return pe.returns.total_return(rewards, gamma)"),
+}
+EXPECTED = {
+    "solved": ("passed", ""),
+    "blank": ("not attempted", ""),
+    "wrong": ("failed", "no_discount"),
+    "broken": ("error", ""),
+    "hanging_cell": ("passed", ""),
+    "hanging_check": ("error", "timeout"),
+    "raising": ("error", ""),
+    "dead_kernel": ("error", ""),
+    "cheating": ("failed", ""),
+    "package": ("failed", "package_function"),
+}
+
+
+HANGING = ("hanging_cell", "hanging_check")  # graded with a short timeout; the others with a generous one
+
+
+def test_grade_survives_every_kind_of_submission(tmp_path, capsys):
+    import csv
+
+    rows, out = [], ""
+    for names, timeout in ([n for n in SUBMISSIONS if n not in HANGING], "120"), (HANGING, "20"):
+        paths = [_write(tmp_path / f"{name}.ipynb", SUBMISSIONS[name]) for name in names]
+        csv_path = tmp_path / f"grades-{timeout}.csv"
+        assert main(["grade", *map(str, paths), "--csv", str(csv_path), "--timeout", timeout]) == 0
+        printed = capsys.readouterr().out
+        # One progress line per notebook, in order, as it goes.
+        for i, path in enumerate(paths, start=1):
+            assert re.search(rf"^\[{i}/{len(paths)}\] {re.escape(str(path))}: [01]/1 passed", printed, re.M), printed
+        out += printed
+        with csv_path.open() as f:
+            reader = csv.DictReader(f)
+            assert reader.fieldnames == ["notebook", "exercise", "function", "status", "mistake", "points", "message"]
+            rows += list(reader)
+    got = {Path(r["notebook"]).stem: (r["status"], r["mistake"]) for r in rows}
+    assert got == EXPECTED, [(Path(r["notebook"]).stem, r["status"], r["mistake"], r["message"][:200]) for r in rows]
+    points = {Path(r["notebook"]).stem: r["points"] for r in rows}
+    assert points["solved"] == points["hanging_cell"] == "1" and points["cheating"] == points["blank"] == "0"
+    messages = {Path(r["notebook"]).stem: r["message"] for r in rows}
+    assert "the cell that defines `mine` raised IndentationError" in messages["broken"]
+    assert "longer than 20" in messages["hanging_check"]
+    assert "grading cell failed" in messages["raising"] and "kernel died" in messages["dead_kernel"]
+    assert "pe.returns.total_return" in messages["package"]
+    # The instructor may accept the package's answer.
+    accepted = classroom.grade([tmp_path / "package.ipynb"], timeout=120, accept_package=True)
+    assert [g.status for g in accepted] == ["passed"]
+
+
+def test_grade_records_unreadable_and_exerciseless_notebooks(tmp_path):
+    (tmp_path / "garbage.ipynb").write_text("{not json")
+    grades = classroom.grade([tmp_path / "garbage.ipynb", _write(tmp_path / "none.ipynb", _nb("x = 1"))])
+    assert [g.status for g in grades] == ["error", "error"]
+    assert "could not read" in grades[0].message and "no exercise check" in grades[1].message
+
+
+def test_grade_expects_the_course_exercises_even_when_a_check_was_deleted(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    _write(course / "nb.ipynb", SOLVED_ONE)
+    nb = classroom.student_notebook(SOLVED_ONE)
+    nb.cells[1].source = "def mine(rewards, gamma):\n    return 0.0"  # the check cell deleted (and the tag)
+    nb.cells[1].metadata = {}
+    grades = classroom.grade([_write(tmp_path / "nb.ipynb", nb)], timeout=30, course=course)
+    assert [(g.exercise, g.status) for g in grades] == [("discounted_sum", "failed")]
 
 
 def _write(path: Path, nb: nbformat.NotebookNode) -> Path:

@@ -14,12 +14,22 @@ Per-notebook test files add hand-worked cases; this file guarantees the catalogu
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 
 import ppo_edu as pe
-from ppo_edu.exercises._core import ERROR, FAILED, HIDE_SOLUTIONS_ENV, NOT_ATTEMPTED, PASSED, _to_array
+from ppo_edu.exercises._core import (
+    ERROR,
+    FAILED,
+    HIDE_SOLUTIONS_ENV,
+    NOT_ATTEMPTED,
+    PACKAGE_FUNCTION,
+    PASSED,
+    _to_array,
+)
 
 EXERCISES = pe.exercises.all_exercises()
 MISTAKES = [(ex, m) for ex in EXERCISES.values() for m in ex.mistakes]
@@ -61,9 +71,36 @@ def test_solution_and_reference_pass(exercise, seed):
     # The cases are seeded by the exercise itself: the global seed must not matter.
     pe.seed_everything(seed)
     for fn in (exercise.solution_fn, exercise.reference):
-        result = exercise.check(fn)
+        result = exercise.check(fn, accept_package=True)
         assert result.status == PASSED, f"{exercise.name}: {result}"
         assert result.mistake is None
+
+
+def test_reference_is_the_package_not_the_solution(exercise):
+    # "solution and reference agree" must prove something: the reference is the package's tested
+    # function (or a thin wrapper that calls one directly), never the model solution.
+    assert exercise.reference is not exercise.solution_fn, f"{exercise.name}: reference is the solution"
+    assert getattr(exercise.reference, "__code__", None) is not getattr(exercise.solution_fn, "__code__", None)
+    called = exercise.package_functions()
+    assert called, f"{exercise.name}: its reference calls no function of ppo_edu outside ppo_edu.exercises"
+    assert all(not name.startswith("pe.exercises") for name in called), called
+
+
+def test_package_function_as_the_answer_is_reported(exercise):
+    # Delegating to the package is reported by name; the instructor can accept it.
+    direct = exercise.check(exercise.reference, strict=True)
+    assert direct.status == FAILED and direct.mistake == PACKAGE_FUNCTION, direct
+
+    def delegating(**kwargs):
+        return exercise.reference(**kwargs)
+
+    result = exercise.check(delegating, strict=True)  # the graders' setting
+    assert result.status == FAILED and result.mistake == PACKAGE_FUNCTION, result
+    assert exercise.check(delegating, strict=True, accept_package=True).status == PASSED
+    code = exercise.reference.__code__
+    if "exercises" not in code.co_filename:  # the reference is a package function itself: refused everywhere
+        plain = exercise.check(exercise.reference)
+        assert plain.mistake == PACKAGE_FUNCTION and exercise.package_functions()[0] in plain.message
 
 
 @pytest.mark.parametrize(("ex", "mistake"), MISTAKES, ids=[f"{e.name}-{m.name}" for e, m in MISTAKES])
@@ -103,7 +140,8 @@ def test_exception_gives_feedback(exercise):
 
     result = exercise.check(broken)
     assert result.status == ERROR
-    assert "ZeroDivisionError" in result.message and "case 1" in result.message
+    assert "ZeroDivisionError" in result.message and re.search(r"\bcase:\s+1 of \d", result.message)
+    assert "line " in result.message and "1 / 0" in result.message  # the learner's own line
 
 
 def test_wrong_shape_gives_feedback(exercise):
@@ -111,7 +149,7 @@ def test_wrong_shape_gives_feedback(exercise):
         right = _to_array(exercise.reference(**kwargs))
         return np.concatenate([right.ravel(), [0.0]])
 
-    result = exercise.check(too_long)
+    result = exercise.check(too_long, accept_package=True)
     assert result.status == FAILED
     assert "shape" in result.message
 
@@ -120,7 +158,7 @@ def test_nan_gives_feedback(exercise):
     def nans(**kwargs):
         return np.full(_to_array(exercise.reference(**kwargs)).shape, np.nan)
 
-    result = exercise.check(nans)
+    result = exercise.check(nans, accept_package=True)
     assert result.status == FAILED
     want = _to_array(exercise.reference(**exercise.cases()[0]))
     if np.isfinite(want).all():

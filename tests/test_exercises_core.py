@@ -48,7 +48,9 @@ def test_student_exception_becomes_feedback():
 
     res = EX.check(broken)
     assert res.status == "error"
-    assert "IndexError" in res.message and "rewards[100]" in res.message and "case 1" in res.message
+    assert "IndexError" in res.message and "case:     1 of 5" in res.message
+    # The learner's own line, not a frame inside torch.
+    assert "of `broken`: `return rewards[100]`" in res.message
 
 
 def test_wrong_shape_and_nan_are_feedback():
@@ -63,7 +65,7 @@ def test_wrong_shape_and_nan_are_feedback():
 def test_unrecognised_wrong_answer_still_reports_expected_and_got():
     res = EX.check(lambda rewards, gamma: rewards.sum() + 1.0)
     assert res.status == "failed" and res.mistake is None
-    assert "Case 1: expected [1.5], got [4.0]" in res.message
+    assert "\n  case:     1 of 5\n  expected: [1.5]\n  got:      [4.0]\n  inputs:   rewards: shape (3,)" in res.message
 
 
 def test_inputs_are_not_shared_with_the_student():

@@ -49,3 +49,18 @@ def test_wrong_shape_is_reported():
 
     result = pe.exercises.reward_to_go.check(lambda rewards, gamma: torch.zeros(1))
     assert result.status == "failed" and "shape" in result.message
+
+
+def test_surrogate_catches_a_missing_detach():
+    """Exercise 4.3 is compared by value and gradients: the right value with gradient into logp_old fails."""
+    import torch
+
+    def no_detach(logp_new, logp_old, advantages):
+        return (torch.exp(logp_new - logp_old) * advantages).mean()
+
+    def detached(logp_new, logp_old, advantages):
+        return (torch.exp(logp_new - logp_old.detach()) * advantages).mean()
+
+    result = pe.exercises.surrogate_objective.check(no_detach)
+    assert result.mistake == "ratio_not_detached" and "∂loss/∂logp_old" in result.message
+    assert pe.exercises.surrogate_objective.check(detached).passed

@@ -39,14 +39,16 @@ def test_clipped_loss_mistakes_written_by_hand():
         return -torch.min(r * advantages, r.clamp(1 - clip_eps, 1 + clip_eps) * advantages).mean()
 
     def as_float(logp_new, logp_old, advantages, clip_eps):
-        return pe.losses.clipped_surrogate_loss(logp_new, logp_old, advantages, clip_eps).detach().item()
+        r = torch.exp(logp_new - logp_old.detach())
+        return -torch.min(r * advantages, r.clamp(1 - clip_eps, 1 + clip_eps) * advantages).mean().item()
 
     for fn, mistake in ((max_instead, "min_max_swapped"), (objective_not_loss, "sign_flipped"),
                         (no_detach, "ratio_not_detached"), (swapped, "ratio_swapped")):
         result = EX.clipped_loss.check(fn)
         assert result.mistake == mistake, result
     result = EX.clipped_loss.check(as_float)
-    assert result.status == "error" and "no gradient" in result.message
+    assert result.status == "error" and "no gradient" in result.message and ".item()" in result.message
+    assert result.mistake == "loss_without_gradient" and "raised" not in result.message
 
 
 def test_adaptive_beta_mistakes():
@@ -58,7 +60,8 @@ def test_adaptive_beta_mistakes():
 
     assert EX.adaptive_beta.check(reversed_rule).mistake == "direction_reversed"
     assert EX.adaptive_beta.check(always_moves).mistake == "no_tolerance_band"
-    assert EX.adaptive_beta.check(lambda beta, kl, kl_target: pe.losses.adaptive_beta(beta, kl, kl_target)).passed
+    package = EX.adaptive_beta.check(lambda beta, kl, kl_target: pe.losses.adaptive_beta(beta, kl, kl_target))
+    assert package.mistake == "package_function" and "pe.losses.adaptive_beta" in package.message
 
 
 # -- 06 ------------------------------------------------------------------------------------------
@@ -125,8 +128,12 @@ def test_gae_mistakes_written_by_hand():
         shifted = torch.cat([done[1:], torch.zeros_like(done[:1])])
         return _gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, shifted, terminated)
 
+    def truncation_ignored(rewards, values, next_values, terminated, truncated, gamma, lam):
+        return _gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, terminated, terminated)
+
     for fn, mistake in ((no_mask, "missing_done_mask"), (through_termination, "bootstrap_through_termination"),
-                        (truncation_as_end, "no_bootstrap_at_truncation"), (off_by_one, "done_mask_off_by_one")):
+                        (truncation_as_end, "no_bootstrap_at_truncation"), (off_by_one, "done_mask_off_by_one"),
+                        (truncation_ignored, "truncation_ignored")):
         assert EX.gae.check(fn).mistake == mistake
 
 
@@ -134,7 +141,8 @@ def test_k_step_mistake_missing_baseline():
     def q_not_a(rewards, values, next_values, terminated, gamma, k):
         return pe.advantages.k_step_advantages(rewards, values, next_values, terminated, None, gamma, k) + values
 
-    assert EX.k_step_advantage.check(q_not_a).mistake == "missing_baseline"
+    assert EX.k_step_advantage.check(q_not_a, accept_package=True).mistake == "missing_baseline"
+    assert EX.k_step_advantage.check(q_not_a).mistake == "package_function"
 
 
 # -- 08 ------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Figures of notebooks 05–08: they draw what their data say, and the slider callbacks really redraw."""
 
 import numpy as np
+import pytest
 import torch
 from matplotlib.figure import Figure
 
@@ -69,3 +70,18 @@ def test_recipes_registered():
     for name in ("05_six_clipping_cases", "05_clip_vs_penalty", "06_td_vs_mc", "07_gae_bias_variance",
                  "08_ppo_training"):
         assert name in figures.RECIPES
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.2, 0.5])
+def test_six_cases_labels_do_not_cover_the_unclipped_line(eps):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = pe.plots.six_clipping_cases(eps)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax in fig.axes:
+        (dotted,) = [line for line in ax.lines if line.get_linestyle() == ":"]
+        points = ax.transData.transform(np.column_stack([dotted.get_xdata(), dotted.get_ydata()]))
+        for text in ax.texts:
+            box = text.get_window_extent(renderer).expanded(1.1, 1.3)
+            inside = (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
+            assert not inside.any(), f"ε = {eps}: the label {text.get_text()!r} covers the dotted ρA line"

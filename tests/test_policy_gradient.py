@@ -159,3 +159,18 @@ def test_bad_inputs_raise():
         pg.mc_gradient_errors(torch.zeros(4, 1), torch.zeros(1), [3])
     with pytest.raises(ValueError, match="theta"):
         pg.log_probs(torch.zeros(3), torch.tensor([0]), torch.tensor([0]))
+
+
+def test_baselined_estimates_by_hand():
+    # Two episodes with returns 3 and 1, baseline 2: weights +1 and −1 on each episode's score.
+    scores = torch.tensor([[1.0, -2.0], [0.5, 0.5]], dtype=torch.float64)
+    got = pe.policy_gradient.baselined_estimates(scores, torch.tensor([3.0, 1.0]), 2.0)
+    assert torch.equal(got, torch.tensor([[1.0, -2.0], [-0.5, -0.5]], dtype=torch.float64))
+    # (N, S, A) score sums keep their shape; b = 0 gives the plain REINFORCE estimates.
+    g = torch.randn(4, 3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    R = torch.arange(4.0, dtype=torch.float64)
+    assert torch.equal(pe.policy_gradient.baselined_estimates(g, R, 0.0), R[:, None, None] * g)
+    with pytest.raises(ValueError, match="baseline"):
+        pe.policy_gradient.baselined_estimates(g, R, torch.zeros(4))
+    with pytest.raises(ValueError, match="score_sums"):
+        pe.policy_gradient.baselined_estimates(g[:3], R, 0.0)

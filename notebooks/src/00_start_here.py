@@ -179,11 +179,11 @@ def discounted_sum(rewards, gamma):
 
 pe.exercises.discounted_sum.check(discounted_sum)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # Here is what a classic mistake looks like: forgetting to discount. The checker recognises
 # it and says so.
 
-# %%
+# %% tags=["solution-demo"]
 def discounted_sum_forgot_gamma(rewards, gamma):
     return rewards.sum()
 

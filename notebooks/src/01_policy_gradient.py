@@ -189,10 +189,10 @@ def softmax_score(logits, action):
 
 pe.exercises.softmax_score.check(softmax_score)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A classic slip is to differentiate π instead of log π. The checker knows it:
 
-# %%
+# %% tags=["solution-demo"]
 def softmax_score_of_pi(logits, action):
     pi = torch.softmax(logits, dim=-1)
     one_hot = torch.zeros_like(logits)

@@ -168,10 +168,10 @@ def optimal_baseline(score_sums, returns):
 
 pe.exercises.optimal_baseline.check(optimal_baseline)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # The average return is the answer most people give; the checker says why it is not (2.4):
 
-# %%
+# %% tags=["solution-demo"]
 pe.exercises.optimal_baseline.check(lambda score_sums, returns: returns.mean())
 
 # %% [markdown]

@@ -58,11 +58,11 @@ def reward_to_go(rewards, gamma):
 
 pe.exercises.reward_to_go.check(reward_to_go)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # Two classic slips, and what the checker says about them: starting the sum at t + 1, and
 # discounting from t = 0 instead of from t.
 
-# %%
+# %% tags=["solution-demo"]
 def reward_to_go_off_by_one(rewards, gamma):
     out = torch.zeros_like(rewards)
     for t in range(len(rewards)):
@@ -72,7 +72,7 @@ def reward_to_go_off_by_one(rewards, gamma):
 
 pe.exercises.reward_to_go.check(reward_to_go_off_by_one)
 
-# %%
+# %% tags=["solution-demo"]
 def reward_to_go_discount_from_zero(rewards, gamma):
     return torch.stack([sum(gamma**k * rewards[k] for k in range(t, len(rewards))) for t in range(len(rewards))])
 

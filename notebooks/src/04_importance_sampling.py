@@ -320,12 +320,12 @@ def surrogate_objective(logp_new, logp_old, advantages):
 
 pe.exercises.surrogate_objective.check(surrogate_objective)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A common confusion is to think the surrogate *is* log π·A (the REINFORCE pseudo-loss). They
 # have the same gradient at θ = θ', but not the same value, and only the ratio form stays
 # correct once θ has moved:
 
-# %%
+# %% tags=["solution-demo"]
 pe.exercises.surrogate_objective.check(lambda logp_new, logp_old, advantages: (logp_new * advantages).mean())
 
 # %% [markdown]

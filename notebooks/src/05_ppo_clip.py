@@ -252,13 +252,13 @@ def clipped_loss(logp_new, logp_old, advantages, clip_eps):
 
 pe.exercises.clipped_loss.check(clipped_loss)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # Why the gradients? Forgetting to detach `logp_old` gives the *right value* and a wrong
 # gradient. Wherever logp_old carries a graph (say it is recomputed with the network instead of
 # stored from the rollout), gradient also flows through it; if it came from the current network,
 # ∇ρ = ρ(∇log π_θ − ∇log π_old) = 0 and nothing learns. The checker sees it:
 
-# %%
+# %% tags=["solution-demo"]
 def clipped_loss_not_detached(logp_new, logp_old, advantages, clip_eps):
     ratio = torch.exp(logp_new - logp_old)  # no .detach()
     clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps)

@@ -259,10 +259,10 @@ def mc_episode(values, states, rewards, alpha, gamma):
 
 pe.exercises.mc_episode.check(mc_episode)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A classic mistake, updating every state towards the return of the *whole* episode, is named:
 
-# %%
+# %% tags=["solution-demo"]
 def mc_whole_return(values, states, rewards, alpha, gamma):
     G = sum(gamma**t * rewards[t] for t in range(len(rewards)))
     new = values.clone()

@@ -268,10 +268,10 @@ def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
 
 pe.exercises.gae.check(gae)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # The most common bug, a λ-sum that runs across episode boundaries, is recognised:
 
-# %%
+# %% tags=["solution-demo"]
 def gae_no_mask(rewards, values, next_values, terminated, truncated, gamma, lam):
     advantages, running = torch.zeros_like(rewards), torch.zeros_like(rewards[0])
     for t in reversed(range(rewards.shape[0])):

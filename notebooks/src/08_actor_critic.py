@@ -435,10 +435,10 @@ def clipped_value_loss(values, returns, values_old, clip_eps):
 
 pe.exercises.clipped_value_loss.check(clipped_value_loss)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # The formula of the source notes (the clipped prediction alone) is recognised:
 
-# %%
+# %% tags=["solution-demo"]
 def value_loss_from_the_notes(values, returns, values_old, clip_eps):
     v_clipped = torch.clamp(values, values_old - clip_eps, values_old + clip_eps)
     return 0.5 * ((v_clipped - returns) ** 2).mean()

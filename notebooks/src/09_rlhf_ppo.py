@@ -312,11 +312,11 @@ def per_token_rewards(scores, logp, logp_ref, mask, beta):
 
 pe.exercises.per_token_rewards.check(per_token_rewards)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A classic mistake from code written for responses without prompts, recognised by the checker:
 # the score at `mask.sum() − 1`.
 
-# %%
+# %% tags=["solution-demo"]
 def per_token_rewards_length_index(scores, logp, logp_ref, mask, beta):
     rewards = -beta * (logp - logp_ref) * mask
     rewards[torch.arange(len(scores)), (mask.sum(dim=1) - 1).long()] += scores

@@ -448,10 +448,10 @@ def normalize_per_seed(advantages):
 
 pe.exercises.normalize_per_seed.check(normalize_per_seed)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A classic slip, whitening the whole population at once, is recognised:
 
-# %%
+# %% tags=["solution-demo"]
 pe.exercises.normalize_per_seed.check(lambda advantages: (advantages - advantages.mean()) / (advantages.std() + 1e-8))
 
 # %% [markdown]

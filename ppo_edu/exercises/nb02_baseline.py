@@ -28,7 +28,7 @@ def baselined_solution(score_sums: torch.Tensor, returns: torch.Tensor, b: float
 baselined_estimates = Exercise(
     name="baselined_estimates",
     title="One gradient estimate per episode with a constant baseline, (R(τ_n) − b) ∇log p(τ_n)  (2.2)",
-    reference=lambda score_sums, returns, b: (returns - b)[:, None] * score_sums,
+    reference=lambda score_sums, returns, b: policy_gradient.baselined_estimates(score_sums, returns, b),
     cases=_cases,
     solution_fn=baselined_solution,
     mistakes=(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import advantages, toy_mdps
 from .. import returns as returns_module
 from ._core import Exercise, Mistake
 
@@ -74,10 +75,17 @@ def v_solution(P_pi: torch.Tensor, r_pi: torch.Tensor, gamma: float) -> torch.Te
     return torch.linalg.solve(identity - gamma * P_pi, r_pi)
 
 
+def _v_by_package(P_pi: torch.Tensor, r_pi: torch.Tensor, gamma: float) -> torch.Tensor:
+    """V^π by ``toy_mdps.state_values`` on the one-action MDP whose tables are P_π and r_π."""
+    S = len(r_pi)
+    mdp = toy_mdps.TabularMDP(P_pi[:, None, :], r_pi[:, None], torch.full((S,), 1.0 / S, dtype=F64), gamma)
+    return toy_mdps.state_values(mdp, torch.ones(S, 1, dtype=F64))
+
+
 state_values_solve = Exercise(
     name="state_values_solve",
     title="Exact V^π from the Bellman equation V = r_π + γ P_π V  (1.3)",
-    reference=v_solution,
+    reference=_v_by_package,
     cases=_v_cases,
     solution_fn=v_solution,
     mistakes=(
@@ -114,7 +122,7 @@ def a_solution(q: torch.Tensor, pi: torch.Tensor) -> torch.Tensor:
 advantage_from_q = Exercise(
     name="advantage_from_q",
     title="The advantage A(s, a) = Q(s, a) − V(s) with V(s) = Σ_a π(a|s) Q(s, a)  (3.4)",
-    reference=a_solution,
+    reference=lambda q, pi: advantages.from_action_values(q, pi),
     cases=_a_cases,
     solution_fn=a_solution,
     mistakes=(

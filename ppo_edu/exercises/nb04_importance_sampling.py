@@ -101,9 +101,12 @@ def surrogate_solution(logp_new: torch.Tensor, logp_old: torch.Tensor, advantage
 surrogate_objective = Exercise(
     name="surrogate_objective",
     title="The surrogate L(θ) = mean of ρ_t A_t with ρ_t = π_θ(a_t|s_t) / π_old(a_t|s_t)  (4.8)",
-    reference=surrogate_solution,
+    reference=lambda logp_new, logp_old, advantages: importance.surrogate(  # one stream: T = 1, N = B
+        logp_new[None, :], logp_old[None, :], advantages[None, :]),
     cases=_surrogate_cases,
     solution_fn=surrogate_solution,
+    grad_args=("logp_old", "logp_new"),  # logp_old first: its gradient must be 0
+    value_only=("log_ratio", "ratio_inverted", "logp_times_advantage"),
     mistakes=(
         Mistake("log_ratio", "You used log ρ = log π_θ − log π_old as the ratio: exponentiate it.",
                 lambda logp_new, logp_old, advantages: ((logp_new - logp_old) * advantages).mean()),
@@ -114,6 +117,10 @@ surrogate_objective = Exercise(
                                         "θ = θ_old, "
                                         "but without the ratio it cannot reuse old data once θ has moved.",
                 lambda logp_new, logp_old, advantages: (logp_new * advantages).mean()),
+        Mistake("ratio_not_detached", "Your ratio lets gradient flow into logp_old: the old policy's log-probs are "
+                                      "data, not parameters. Use logp_old.detach() (the value is right, the gradient "
+                                      "is not).",
+                lambda logp_new, logp_old, advantages: (torch.exp(logp_new - logp_old) * advantages).mean()),
     ),
     hints=("ρ = torch.exp(logp_new − logp_old.detach()); the old log-probabilities are data, never differentiated.",),
 )

@@ -2,86 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 import torch
 
 from .. import losses
-from ._core import CheckResult, Exercise, Mistake, _clone, _to_array
-
-
-@dataclass
-class LossGradientExercise(Exercise):
-    """An exercise on a scalar loss, compared by its value **and** its gradients.
-
-    The learner's function receives the arguments named in ``grad_args`` as leaf tensors that
-    require grad; its loss is compared as [loss, ∂loss/∂arg₁ (flattened), ∂loss/∂arg₂, …], so a
-    ratio that lets gradient flow into ``logp_old`` is caught even though its value is right
-    (the feedback then shows the loss followed by the gradient on ``logp_old``, which must be 0).
-    """
-
-    grad_args: tuple[str, ...] = ("logp_old", "logp_new")  # logp_old first: its gradient must be 0
-    #: mistakes recognised by the loss value alone (however the learner's gradients came out)
-    value_only: tuple[str, ...] = ()
-
-    def _wrap(self, fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
-        if fn is None or not callable(fn):
-            return fn
-
-        def loss_and_grads(**kwargs: Any) -> Any:
-            leaves = [kwargs[k].detach().clone().requires_grad_(True) for k in self.grad_args]
-            out = fn(**{**kwargs, **dict(zip(self.grad_args, leaves, strict=True))})
-            n = 1 + sum(x.numel() for x in leaves)
-            if out is None:
-                return None  # "not attempted" / "forgot return"
-            if not isinstance(out, torch.Tensor):
-                try:
-                    arr = np.asarray(out, dtype=np.float64)
-                except (TypeError, ValueError):
-                    return out  # reported as "expected numbers"
-                if arr.shape != () or not np.isfinite(arr):
-                    return out if arr.shape != () else np.full(n, np.nan)
-            elif out.ndim != 0 or not bool(torch.isfinite(out)):
-                return out.detach() if out.ndim != 0 else torch.full((n,), float("nan"))
-            if not isinstance(out, torch.Tensor) or not out.requires_grad:
-                raise ValueError("your loss carries no gradient: build it from the tensors with torch operations "
-                                 "(no .item(), .numpy() or float()), so that loss.backward() can train the policy")
-            grads = torch.autograd.grad(out, leaves, allow_unused=True)
-            parts = [out.detach().reshape(1)]
-            parts += [(torch.zeros_like(x) if g is None else g).flatten() for x, g in zip(leaves, grads, strict=True)]
-            return torch.cat([p.to(torch.float64) for p in parts])
-
-        return loss_and_grads
-
-    def check(self, fn: Callable[..., Any] | None) -> CheckResult:
-        plain = _ValueFirst(
-            value_only=self.value_only,
-            name=self.name, title=self.title, reference=self._wrap(self.reference), cases=self.cases,
-            solution_fn=self.solution_fn, hints=self.hints, rtol=self.rtol, atol=self.atol,
-            mistakes=tuple(Mistake(m.name, m.message, self._wrap(m.fn)) for m in self.mistakes),
-        )
-        return plain.check(self._wrap(fn))
-
-
-@dataclass
-class _ValueFirst(Exercise):
-    """Recognises a mistake by the whole output, or for ``value_only`` mistakes by entry 0 (the loss)."""
-
-    value_only: tuple[str, ...] = ()
-
-    def _recognise(self, kwargs: dict[str, Any], got: np.ndarray, want: np.ndarray) -> Mistake | None:
-        found = super()._recognise(kwargs, got, want)
-        if found is not None or got.shape != want.shape or got.ndim != 1:
-            return found
-        for m in self.mistakes:
-            if m.name in self.value_only:
-                wrong = _to_array(m.fn(**_clone(kwargs)))
-                if not self._close(wrong[:1], want[:1]) and self._close(got[:1], wrong[:1]):
-                    return m
-        return None
+from ._core import Exercise, Mistake
 
 
 # --- Exercise 5.1: the clipped surrogate loss ---------------------------------------------------
@@ -116,13 +40,14 @@ def _clip_variant(logp_new, logp_old, advantages, clip_eps, *, combine=torch.min
     return sign * combine(ratio * advantages, clipped).mean()
 
 
-clipped_loss = LossGradientExercise(
+clipped_loss = Exercise(
     name="clipped_loss",
     title="The PPO-clip loss −mean(min(ρÂ, clip(ρ, 1−ε, 1+ε)Â)), eq. (5.2)",
     reference=lambda logp_new, logp_old, advantages, clip_eps: losses.clipped_surrogate_loss(
         logp_new, logp_old, advantages, clip_eps),
     cases=_clip_cases,
     solution_fn=clipped_loss_solution,
+    grad_args=("logp_old", "logp_new"),  # logp_old first: its gradient must be 0
     value_only=("min_max_swapped", "sign_flipped", "ratio_swapped"),
     mistakes=(
         Mistake("min_max_swapped", "You took the max of the two terms: PPO takes the *min*, the pessimistic bound, "

@@ -47,6 +47,8 @@ def _gae_variant(rewards, values, next_values, terminated, truncated, gamma, lam
     no_boot = {"term": terminated, "done": done, "never": torch.zeros_like(terminated)}[boot]
     if mask == "none":
         keep = torch.ones_like(rewards)
+    elif mask == "term":  # the λ-sum stops at terminations only
+        keep = (~terminated).to(rewards.dtype)
     elif shift:  # the mask of the *next* row
         keep = torch.cat([(~done[1:]).to(rewards.dtype), torch.ones_like(rewards[:1])])
     else:
@@ -76,6 +78,10 @@ gae = Exercise(
                 "episode "
                 "but the state still has a future, so δ_t keeps γV(s_{t+1}) (the real final observation).",
                 lambda **kw: _gae_variant(**kw, boot="done")),
+        Mistake("truncation_ignored", "Your λ-sum stops at terminations but runs on through truncations: a time "
+                "limit ends the episode too, so multiply γλÂ_{t+1} by (1 − done_t) with done = terminated or "
+                "truncated (δ_t still bootstraps from the final observation there).",
+                lambda **kw: _gae_variant(**kw, mask="term")),
         Mistake("done_mask_off_by_one", "Your done mask is shifted by one step: Â_t stops at done_t (the end of *this* "
                 "step's episode), not at done_{t+1}.", lambda **kw: _gae_variant(**kw, shift=True)),
     ),

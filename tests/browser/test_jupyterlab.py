@@ -9,6 +9,9 @@ slider must exist. And the README's first command lands where it should: the pag
 Screenshots (the whole notebook, and each slider before/after) are written to
 ``artifacts/browser/``.
 
+The student copy of 07 is opened too: a wrong GAE typed into its exercise cell must be named
+(missing done mask), the fixed one must pass.
+
 CI runs a representative subset: 00 (where ./course.sh lands) and the notebooks with a
 parameter slider (03 γ, 05 ε, 07 λ, 09 β). Every notebook:
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -282,3 +286,85 @@ def test_parameter_slider_changes_its_figure(page, lab_url, prefix):
         f"{matches[0].name}: expected a {symbol} slider (pe.interactive.slider with a parameter named like "
         f"{pattern!r}), found sliders {labels}"
     )
+
+
+# -- the student copy: typing answers into an exercise cell ---------------------------------------
+
+GAE_WRONG = """def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
+    advantages, running = torch.zeros_like(rewards), torch.zeros_like(rewards[0])
+    for t in reversed(range(rewards.shape[0])):
+        delta = rewards[t] + gamma * (~terminated[t]).to(rewards.dtype) * next_values[t] - values[t]
+        running = delta + gamma * lam * running
+        advantages[t] = running
+    return advantages
+
+
+pe.exercises.gae.check(gae)"""
+
+GAE_RIGHT = GAE_WRONG.replace(
+    "running = delta + gamma * lam * running",
+    "running = delta + gamma * lam * (~(terminated[t] | truncated[t])).to(rewards.dtype) * running",
+)
+
+
+def _type_into_cell(page, cell, code: str) -> str:
+    """Replace the cell's code by ``code`` (as a learner would paste it), run it, return its output text."""
+    editor = cell.locator(".cm-content").first
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(code)
+    before = cell.locator(".jp-InputPrompt").inner_text().strip()
+    page.keyboard.press("Shift+Enter")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        prompt = cell.locator(".jp-InputPrompt").inner_text().strip()
+        if re.fullmatch(r"\[\d+\]:", prompt) and prompt != before and cell.locator(".jp-OutputArea-output").count():
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"the edited cell did not run: prompt {cell.locator('.jp-InputPrompt').inner_text()!r}")
+    return cell.locator(".jp-OutputArea").inner_text()
+
+
+def test_student_copy_names_a_typed_mistake_and_passes_the_fix(page, lab_url):
+    """In the student copy of 07: a λ-sum without the done mask is named, the fixed one passes."""
+    from ppo_edu import classroom
+
+    folder = ROOT / "notebooks" / "_student_browser_test"  # inside the server's root; removed at the end
+    try:
+        classroom.write_student_set(ROOT / "notebooks", folder, only=["07"])
+        (student,) = sorted(folder.glob("07_*.ipynb"))
+        relative = f"{folder.name}/{student.name}"
+        page.goto(f"{lab_url}/lab/tree/{relative}?reset")
+        page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
+        _wait_kernel_ready(page, student.name, 90)
+        _menu(page, "Run", "Run All Cells")
+        cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell")
+        exercise = cells.filter(has_text="def gae(").first
+        exercise.scroll_into_view_if_needed()
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while "not attempted" not in exercise.locator(".jp-OutputArea").inner_text():
+            assert time.monotonic() < deadline, "the blank exercise never said 'not attempted'"
+            time.sleep(1.0)
+        wrong = _type_into_cell(page, exercise, GAE_WRONG)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        exercise.screenshot(path=str(ARTIFACTS / "07-student-wrong-answer.png"))
+        mistake = next(m for m in pe_exercises().gae.mistakes if m.name == "missing_done_mask")
+        assert "gae: failed" in wrong and mistake.message[:60] in wrong, wrong
+        assert "\n  case:" in wrong or "case:" in wrong
+        right = _type_into_cell(page, exercise, GAE_RIGHT)
+        exercise.screenshot(path=str(ARTIFACTS / "07-student-right-answer.png"))
+        assert "gae: passed" in right, right
+    finally:
+        try:
+            page.evaluate(SHUTDOWN_JS)
+        except Exception:  # noqa: BLE001 - best effort: the server is stopped at the end anyway
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pe_exercises():
+    import ppo_edu as pe
+
+    return pe.exercises

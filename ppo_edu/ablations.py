@@ -16,9 +16,14 @@ Shapes: P seeds (population members), K iterations, E evaluation episodes per se
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,10 +194,52 @@ def run_ablations(
     return out
 
 
-def study(quick: bool = False) -> dict[str, list[Run]]:
+#: Environment variable naming a folder where :func:`study` keeps finished runs (unset: no cache).
+CACHE_ENV = "PPO_EDU_CACHE"
+
+#: The modules whose source decides a run's result: a cached run is used only if they are unchanged.
+_RUN_SOURCES = ("train.py", "agents.py", "envs.py", "advantages.py", "losses.py", "ablations.py")
+
+
+def run_key(config: PPOConfig, eval_episodes: int) -> str:
+    """A name for one run's result: a hash of its config, its evaluation and the trainer's source code."""
+    root = Path(__file__).parent
+    h = hashlib.sha256(repr((config, eval_episodes)).encode())
+    for name in _RUN_SOURCES:
+        h.update((root / name).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def cached(runner: Callable[[PPOConfig, str, int], Run], cache_dir: str | Path) -> Callable[[PPOConfig, str, int], Run]:
+    """``runner`` that first looks for the run in ``cache_dir`` (by :func:`run_key`) and stores what it trains."""
+    folder = Path(cache_dir)
+
+    def run(config: PPOConfig, label: str, eval_episodes: int) -> Run:
+        path = folder / f"run-{run_key(config, eval_episodes)}.pkl"
+        if path.exists():
+            with path.open("rb") as f:
+                stored = pickle.load(f)
+            return dataclasses.replace(stored, label=label)
+        result = runner(config, label, eval_episodes)
+        folder.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            pickle.dump(result, f)
+        return result
+
+    return run
+
+
+def study(quick: bool = False, cache_dir: str | Path | None = None) -> dict[str, list[Run]]:
     """Notebook 11's ablation study (the figures/11_ablation_* recipes run the same): every group
-    on :func:`base_config` (full), or only :data:`QUICK_GROUPS` on the quick base."""
-    return run_ablations(base_config(quick), QUICK_GROUPS if quick else None)
+    on :func:`base_config` (full), or only :data:`QUICK_GROUPS` on the quick base.
+
+    With ``cache_dir`` (default: the folder in ``$PPO_EDU_CACHE``, if set) finished runs are kept
+    there and reused while the config and the trainer's source are unchanged (:func:`run_key`), so
+    the notebook and the figures share one computation of the full study.
+    """
+    cache_dir = cache_dir if cache_dir is not None else os.environ.get(CACHE_ENV) or None
+    runner = run_setting if cache_dir is None else cached(run_setting, cache_dir)
+    return run_ablations(base_config(quick), QUICK_GROUPS if quick else None, runner=runner)
 
 
 def summarize(run: Run, n_boot: int = 10_000) -> dict[str, Any]:

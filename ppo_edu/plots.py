@@ -575,7 +575,8 @@ def ablation_curves(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
     """One panel per ablated detail: each setting's mean learning curve over seeds with a band.
 
     ``curves[group][label] = (env_steps (K,), returns (P, K))``, the returns already filled forward
-    (``pe.ablations.fill_forward``); the band spans the seeds' 25th to 75th percentile.
+    (``pe.ablations.fill_forward``); the band spans the seeds' 25th to 75th percentile. A label
+    containing "(ours)" (the base setting) is drawn in black.
     """
     n = len(curves)
     cols = min(4, n)
@@ -583,13 +584,15 @@ def ablation_curves(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), layout="constrained", squeeze=False)
     palette = plt.get_cmap("tab10").colors
     for ax, (group, settings) in zip(axes.flat, curves.items(), strict=False):
-        for i, (label, (steps, r)) in enumerate(settings.items()):
+        others = iter(palette)
+        for label, (steps, r) in settings.items():
             r = np.atleast_2d(np.asarray(r, dtype=float))
             ok = np.isfinite(r).all(0)
             x, r = np.asarray(steps)[ok], r[:, ok]
-            ax.plot(x, r.mean(0), color=palette[i], lw=1.6, label=label)
+            color = "black" if "(ours)" in label else next(others)
+            ax.plot(x, r.mean(0), color=color, lw=1.6, label=label)
             lo, hi = np.percentile(r, [25, 75], axis=0)
-            ax.fill_between(x, lo, hi, color=palette[i], alpha=0.18, lw=0)
+            ax.fill_between(x, lo, hi, color=color, alpha=0.15 if color == "black" else 0.18, lw=0)
         ax.axhline(threshold, color=COLORS["clip"], ls="--", lw=0.8)
         ax.set(ylim=(0, 520), title=group)
         ax.set_xlabel("environment steps per seed", fontsize=8.5)

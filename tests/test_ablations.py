@@ -114,3 +114,21 @@ def test_run_setting_small():
     run = ab.run_setting(cfg, "tiny", eval_episodes=2)
     assert run.returns.shape == (2, cfg.num_iterations) and run.final.shape == (2,)
     assert run.steps_to_475.shape == (2,) and set(run.metrics) >= set(pe.train.DIAGNOSTICS)
+
+
+def test_cached_runner_trains_once_per_config(tmp_path):
+    calls = []
+
+    def runner(cfg, label, episodes):
+        calls.append(cfg)
+        return _fake(cfg, label, episodes)
+
+    base = PPOConfig(total_steps=2048, num_envs=4, num_steps=16, population=3, device="cpu")
+    run = ab.cached(runner, tmp_path)
+    first = run(base, "a", 10)
+    again = run(base, "b", 10)
+    assert len(calls) == 1 and again.label == "b" and np.array_equal(again.final, first.final)
+    run(base.replace(lam=0.5), "c", 10)
+    run(base, "d", 5)  # another evaluation is another run
+    assert len(calls) == 3
+    assert ab.run_key(base, 10) != ab.run_key(base.replace(seed=1), 10)

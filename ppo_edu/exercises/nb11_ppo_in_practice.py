@@ -84,7 +84,11 @@ class DiagnosisExercise(Exercise):
                 return self._result(
                     ERROR, f"{kwargs['run']}: got the str {out!r}, which is not one of the lab's bugs {list(CHOICES)}."
                 )
-        return super().check(lambda **kw: _encode(fn(**kw)))
+        result = super().check(lambda **kw: _encode(fn(**kw)))
+        if result.mistake is not None:  # the explanation only: the one-hot codes would give the answer away
+            message = next(m.message for m in self.mistakes if m.name == result.mistake)
+            return CheckResult(self.name, result.status, message, result.mistake)
+        return result
 
 
 def _encode(out: Any) -> Any:

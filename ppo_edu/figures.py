@@ -380,3 +380,39 @@ def _pole_filmstrip() -> Figure:
     trainer = _cartpole_run()
     best = int(train.evaluate(trainer.agent, episodes=10).mean(1).argmax())
     return plots.cartpole_filmstrip(train.rollout_states(trainer.agent.member(best), seed=0))
+
+
+# --- 11 --------------------------------------------------------------------------------------
+# Notebook 11 and these recipes call the same functions (pe.lab.run_lab, pe.ablations.study) with
+# the same budget switch, so the figures show the notebook's runs (full unless PPO_EDU_QUICK=1).
+_PRACTICE: dict = {}
+
+
+def _practice(name: str):
+    from . import ablations, lab, runtime
+
+    if name not in _PRACTICE:
+        run = {"lab": lab.run_lab, "ablations": ablations.study}[name]
+        _PRACTICE[name] = run(runtime.quick_mode())
+    return _PRACTICE[name]
+
+
+@recipe("11_lab_runs")
+def _lab_runs() -> Figure:
+    return plots.lab_runs(_practice("lab"), title="Debugging lab: which bug does each run have?")
+
+
+@recipe("11_ablation_curves")
+def _ablation_curves() -> Figure:
+    from . import ablations
+
+    return plots.ablation_curves(ablations.curves(_practice("ablations")))
+
+
+@recipe("11_ablation_summary")
+def _ablation_summary() -> Figure:
+    from . import ablations
+
+    results = _practice("ablations")
+    budget = float(next(iter(results.values()))[0].config.total_steps)
+    return plots.ablation_summary(ablations.summary_rows(results), budget)

@@ -571,3 +571,102 @@ def cartpole_filmstrip(states: np.ndarray, n_frames: int = 6, tau: float = 0.02)
     ax_th.set(xlabel="step t", ylabel="pole angle θ (degrees)", ylim=(-13, 13), title="pole stays inside ±12°")
     plt.close(fig)
     return fig
+
+
+# --- 11 PPO in practice ----------------------------------------------------------------------
+#: The panels of :func:`lab_runs`: (title, metric key, y scale).
+LAB_PANELS = (
+    ("mean episode return", "return", "linear"),
+    ("approx. KL k3", "approx_kl_k3", "linear"),
+    ("clip fraction", "clip_fraction", "linear"),
+    ("entropy of π (nats)", "entropy", "linear"),
+    ("explained variance", "explained_variance", "linear"),
+    ("std of the targets R (log)", "return_std", "log"),
+    ("gradient norm before clipping (log)", "grad_norm", "log"),
+    ("|ρ − 1| on the first minibatch", "first_ratio_max_dev", "linear"),
+)
+
+
+def lab_runs(runs: dict[str, dict[str, Sequence[float]]], title: str | None = None) -> Figure:
+    """The debugging lab: the signals of :data:`LAB_PANELS` for every run, the healthy run in black.
+
+    ``runs`` maps a run name to its ``Trainer.metrics()``; a (P, K) return is drawn as the mean
+    over seeds of the iterations where episodes ended.
+    """
+    fig, axes = plt.subplots(2, 4, figsize=(14, 6.0), layout="constrained")
+    palette = plt.get_cmap("tab10").colors
+    for ax, (name, key, scale) in zip(axes.flat, LAB_PANELS, strict=True):
+        for i, (run, m) in enumerate(runs.items()):
+            y = np.asarray(m[key], dtype=float)
+            y = np.nanmean(y, axis=0) if y.ndim == 2 else y
+            healthy = run == "healthy"
+            ax.plot(np.arange(1, len(y) + 1), y, marker="o", ms=2.5, lw=2.2 if healthy else 1.2,
+                    color="black" if healthy else palette[i % 10], label=run, zorder=3 if healthy else 2)
+        if key == "explained_variance":
+            ax.set_ylim(max(ax.get_ylim()[0], -2.5), 1.05)
+            ax.axhline(0, color=COLORS["clip"], lw=0.8, ls=":")
+        ax.set_yscale(scale)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_title(name, fontsize=9.5)
+        ax.set_xlabel("iteration", fontsize=8.5)
+    axes.flat[0].legend(fontsize=8, loc="upper left")
+    if title:
+        fig.suptitle(title)
+    return _done(fig)
+
+
+def ablation_curves(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], threshold: float = 475.0) -> Figure:
+    """One panel per ablated detail: each setting's mean learning curve over seeds with a band.
+
+    ``curves[group][label] = (env_steps (K,), returns (P, K))``, the returns already filled forward
+    (``pe.ablations.fill_forward``); the band spans the seeds' 25th to 75th percentile. A label
+    containing "(ours)" (the base setting) is drawn in black.
+    """
+    n = len(curves)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), layout="constrained", squeeze=False)
+    palette = plt.get_cmap("tab10").colors
+    for ax, (group, settings) in zip(axes.flat, curves.items(), strict=False):
+        others = iter(palette)
+        for label, (steps, r) in settings.items():
+            r = np.atleast_2d(np.asarray(r, dtype=float))
+            ok = np.isfinite(r).all(0)
+            x, r = np.asarray(steps)[ok], r[:, ok]
+            color = "black" if "(ours)" in label else next(others)
+            ax.plot(x, r.mean(0), color=color, lw=1.6, label=label)
+            lo, hi = np.percentile(r, [25, 75], axis=0)
+            ax.fill_between(x, lo, hi, color=color, alpha=0.15 if color == "black" else 0.18, lw=0)
+        ax.axhline(threshold, color=COLORS["clip"], ls="--", lw=0.8)
+        ax.set(ylim=(0, 520), title=group)
+        ax.set_xlabel("environment steps per seed", fontsize=8.5)
+        ax.set_ylabel("training return", fontsize=8.5)
+        ax.legend(fontsize=7.5, loc="lower right")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return _done(fig)
+
+
+def ablation_summary(rows: Sequence[dict], budget: float) -> Figure:
+    """Final greedy return (mean, 95 % CI) and steps to 475 (median, 95 % CI) for every setting.
+
+    ``rows``: dicts with ``group``, ``label``, ``final`` = (mean, lo, hi) and ``steps_to_475`` =
+    (median, lo, hi) (``pe.ablations.summarize``); a value at ``budget`` means "not within budget".
+    """
+    fig, (ax_f, ax_s) = plt.subplots(1, 2, figsize=(11.5, 0.32 * len(rows) + 1.4), layout="constrained", sharey=True)
+    y = np.arange(len(rows))[::-1]
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    palette = plt.get_cmap("tab10").colors
+    for yi, r in zip(y, rows, strict=True):
+        color = palette[groups.index(r["group"]) % 10]
+        for ax, key, scale in ((ax_f, "final", 1.0), (ax_s, "steps_to_475", 1e-3)):
+            est, lo, hi = (v * scale for v in r[key])
+            ax.errorbar(est, yi, xerr=[[est - lo], [hi - est]], fmt="o", color=color, ms=4, capsize=2.5)
+    ax_f.set_yticks(y, [f"{r['group']}: {r['label']}" for r in rows], fontsize=8)
+    ax_f.set(xlabel="final return, greedy (mean over seeds, 95 % CI)", xlim=(0, 520))
+    ax_s.axvline(budget * 1e-3, color=COLORS["clip"], ls="--", lw=0.8)
+    ax_s.set(xlabel=f"steps to 475, thousands (median, 95 % CI; dashed = budget {budget / 1e3:.0f}k)",
+             xlim=(0, 1.05 * budget * 1e-3))
+    for ax in (ax_f, ax_s):
+        ax.grid(axis="x", alpha=0.3)
+    return _done(fig)

@@ -70,6 +70,7 @@ BUGS: dict[str, str] = {
     "value_loss_sign": "the value loss enters the total loss with a minus sign (the critic ascends its error)",
     "entropy_sign": "the entropy term has the wrong sign (the bonus becomes a penalty on exploration)",
     "truncation_as_termination": "a time-limit truncation is treated as a termination (no bootstrap at step 500)",
+    "large_rewards_unnormalised": "rewards reach the update 100× too large and the advantages are not normalised",
 }
 
 
@@ -321,7 +322,8 @@ def ppo_loss(agent: ActorCritic | PopulationActorCritic, mb: Batch, cfg: PPOConf
     actions = mb.actions.roll(1, dims=1) if cfg.bug == "wrong_action" else mb.actions  # lab bug
     newlogprob = torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
     oldlogprob = newlogprob.detach() if cfg.bug == "logp_old_recomputed" else mb.logp  # lab bug
-    mb_advantages = normalize_per_member(mb.advantages) if cfg.norm_adv else mb.advantages
+    norm_adv = cfg.norm_adv and cfg.bug != "large_rewards_unnormalised"  # lab bug
+    mb_advantages = normalize_per_member(mb.advantages) if norm_adv else mb.advantages
     pg_loss = losses.clipped_surrogate_loss(newlogprob, oldlogprob, mb_advantages, cfg.clip_eps)  # −L^CLIP (5.2)
     v_loss = losses.value_loss(newvalue, mb.returns, mb.values, cfg.clip_value)  # (8.2)
     entropy_loss = losses.categorical_entropy(logits)
@@ -531,6 +533,8 @@ class Trainer:
             ro = self.rollout
             if cfg.reward_scale != 1.0:
                 ro = dataclasses.replace(ro, rewards=ro.rewards * cfg.reward_scale)
+            if cfg.bug == "large_rewards_unnormalised":  # lab bug: a reward scale nobody checked
+                ro = dataclasses.replace(ro, rewards=ro.rewards * 100.0)
             if cfg.bug == "truncation_as_termination":  # lab bug: the time limit read as a death
                 ro = dataclasses.replace(ro, terminated=ro.terminated | ro.truncated)
             advantages, returns, values = compute_advantages(self.agent, ro, self.obs, cfg.gamma, cfg.lam)

@@ -28,6 +28,7 @@
 # | 08 | actor-critic PPO | the complete update with its diagnostics |
 # | 09 | PPO for language models | per-token KL reward, KL control, a toy RLHF run |
 # | 10 | CartPole on the GPU | everything together, trained to 500 |
+# | 11 | PPO in practice | a debugging lab of broken runs; ablations of the details over seeds |
 #
 # Go in order: each notebook uses the ideas of the ones before. Each one has a
 # *you will learn* list, the theory with numbered equations, code that calls `ppo_edu`,

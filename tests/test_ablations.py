@@ -1,0 +1,134 @@
+"""Ablation machinery: bootstrap intervals against hand-worked and analytic cases, steps-to-475, the runner."""
+
+import math
+
+import numpy as np
+import pytest
+
+import ppo_edu as pe
+from ppo_edu import ablations as ab
+from ppo_edu.train import PPOConfig
+
+
+def test_bootstrap_two_values_hand_worked():
+    # resample means of {0, 1}: 0, 1/2, 1 with probabilities 1/4, 1/2, 1/4
+    assert ab.bootstrap_ci([0.0, 1.0], level=0.95) == (0.5, 0.0, 1.0)
+    assert ab.bootstrap_ci([0.0, 1.0], level=0.40) == (0.5, 0.5, 0.5)
+
+
+def test_bootstrap_constant_and_single_value_are_degenerate():
+    assert ab.bootstrap_ci([3.0] * 5) == (3.0, 3.0, 3.0)
+    assert ab.bootstrap_ci([7.0], statistic=np.median) == (7.0, 7.0, 7.0)
+
+
+def test_bootstrap_matches_the_normal_interval_for_a_large_sample():
+    # for n large the bootstrap distribution of the mean is ≈ N(x̄, s²/n), s the ddof=0 std
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=400)
+    est, lo, hi = ab.bootstrap_ci(x, n_boot=20_000)
+    half = 1.959964 * x.std() / math.sqrt(len(x))
+    assert est == pytest.approx(x.mean())
+    assert lo == pytest.approx(x.mean() - half, abs=0.05 * half)
+    assert hi == pytest.approx(x.mean() + half, abs=0.05 * half)
+
+
+def test_bootstrap_is_seeded_and_validates():
+    x = [1.0, 5.0, 2.0, 8.0]
+    assert ab.bootstrap_ci(x, seed=3) == ab.bootstrap_ci(x, seed=3)
+    for bad, match in (([], "values"), ([1.0, np.nan], "NaN"), ([[1.0]], "values")):
+        with pytest.raises(ValueError, match=match):
+            ab.bootstrap_ci(bad)
+    with pytest.raises(ValueError, match="level"):
+        ab.bootstrap_ci(x, level=1.0)
+
+
+def test_steps_to_threshold_naive_loop_agrees():
+    rng = np.random.default_rng(1)
+    steps = np.arange(1, 31) * 100
+    r = rng.choice([np.nan, 100.0, 474.0, 475.0, 500.0], size=(50, 30), p=[0.3, 0.1, 0.1, 0.2, 0.3])
+    want = []
+    for row in r:  # naive: try every k, the first that works
+        hit = np.inf
+        for k in range(len(row)):
+            tail = row[k:]
+            if np.isfinite(row[k]) and (tail[np.isfinite(tail)] >= 475).all():
+                hit = steps[k]
+                break
+        want.append(hit)
+    np.testing.assert_array_equal(ab.steps_to_threshold(steps, r), want)
+    with pytest.raises(ValueError, match="returns"):
+        ab.steps_to_threshold(steps, r[:, :5])
+
+
+def test_fill_forward():
+    r = np.array([[np.nan, 1.0, np.nan, np.nan, 3.0]])
+    np.testing.assert_array_equal(ab.fill_forward(r), [[np.nan, 1.0, 1.0, 1.0, 3.0]])
+
+
+def test_intervals_overlap():
+    assert ab.intervals_overlap((1, 0, 2), (3, 2, 4))
+    assert not ab.intervals_overlap((1, 0, 1.9), (3, 2, 4))
+
+
+def _fake(cfg, label, eval_episodes):
+    p, k = cfg.population, cfg.num_iterations
+    steps = np.arange(1, k + 1) * cfg.batch_size
+    level = 500.0 if cfg.norm_adv else 100.0
+    returns = np.full((p, k), level)
+    return ab.Run(label, cfg, steps, returns, np.full(p, level), ab.steps_to_threshold(steps, returns), {})
+
+
+def test_run_ablations_shares_the_base_and_summarises():
+    calls = []
+
+    def runner(cfg, label, episodes):
+        calls.append(cfg)
+        return _fake(cfg, label, episodes)
+
+    base = PPOConfig(total_steps=2048, num_envs=4, num_steps=16, population=3, device="cpu")
+    res = ab.run_ablations(base, ["advantage normalisation", "value clipping"], runner=runner)
+    assert len(calls) == 3  # base once, norm_adv off, clip_value on
+    assert [r.label for r in res["value clipping"]] == ["off (ours)", "on, 0.2"]
+    assert res["value clipping"][0].config == base
+    row = ab.summarize(res["advantage normalisation"][1])
+    assert row["solved"] == 0 and row["steps_to_475"] == (2048.0, 2048.0, 2048.0)  # censored at the budget
+    v = {(x["group"], x["label"]): x for x in ab.verdicts(res)}
+    assert v[("advantage normalisation", "off")]["final"] == "lower"
+    assert v[("advantage normalisation", "off")]["steps"] == "slower"
+    assert v[("value clipping", "on, 0.2")]["final"] == "no clear difference"
+    assert "advantage normalisation" in ab.format_table(res)
+    with pytest.raises(ValueError, match="groups"):
+        ab.run_ablations(base, ["nope"], runner=runner)
+
+
+def test_every_ablation_setting_is_a_valid_config_and_has_one_base():
+    base = ab.base_config(quick=True)
+    for group, settings in ab.ABLATIONS.items():
+        assert sum("(ours)" in label for label, _ in settings) == 1, group
+        for label, changes in settings:
+            cfg = base.replace(**changes)
+            assert (cfg == base) == ("(ours)" in label), (group, label)
+
+
+def test_run_setting_small():
+    cfg = PPOConfig(total_steps=256, num_envs=4, num_steps=16, population=2, hidden=(8, 8), device="cpu")
+    run = ab.run_setting(cfg, "tiny", eval_episodes=2)
+    assert run.returns.shape == (2, cfg.num_iterations) and run.final.shape == (2,)
+    assert run.steps_to_475.shape == (2,) and set(run.metrics) >= set(pe.train.DIAGNOSTICS)
+
+
+def test_cached_runner_trains_once_per_config(tmp_path):
+    calls = []
+
+    def runner(cfg, label, episodes):
+        calls.append(cfg)
+        return _fake(cfg, label, episodes)
+
+    base = PPOConfig(total_steps=2048, num_envs=4, num_steps=16, population=3, device="cpu")
+    run = ab.cached(runner, tmp_path)
+    first = run(base, "a", 10)
+    again = run(base, "b", 10)
+    assert len(calls) == 1 and again.label == "b" and np.array_equal(again.final, first.final)
+    run(base.replace(lam=0.5), "c", 10)
+    run(base, "d", 5)  # another evaluation is another run
+    assert len(calls) == 3
+    assert ab.run_key(base, 10) != ab.run_key(base.replace(seed=1), 10)

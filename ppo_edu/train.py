@@ -70,7 +70,9 @@ BUGS: dict[str, str] = {
     "value_loss_sign": "the value loss enters the total loss with a minus sign (the critic ascends its error)",
     "entropy_sign": "the entropy term has the wrong sign (the bonus becomes a penalty on exploration)",
     "truncation_as_termination": "a time-limit truncation is treated as a termination (no bootstrap at step 500)",
-    "large_rewards_unnormalised": "rewards reach the update 100× too large and the advantages are not normalised",
+    "large_rewards_unnormalised": (
+        "rewards reach the update at 100× CartPole's +1 (reward_scale ignored) and the advantages are not normalised"
+    ),
 }
 
 
@@ -534,7 +536,7 @@ class Trainer:
             if cfg.reward_scale != 1.0:
                 ro = dataclasses.replace(ro, rewards=ro.rewards * cfg.reward_scale)
             if cfg.bug == "large_rewards_unnormalised":  # lab bug: a reward scale nobody checked
-                ro = dataclasses.replace(ro, rewards=ro.rewards * 100.0)
+                ro = dataclasses.replace(ro, rewards=self.rollout.rewards * 100.0)
             if cfg.bug == "truncation_as_termination":  # lab bug: the time limit read as a death
                 ro = dataclasses.replace(ro, terminated=ro.terminated | ro.truncated)
             advantages, returns, values = compute_advantages(self.agent, ro, self.obs, cfg.gamma, cfg.lam)

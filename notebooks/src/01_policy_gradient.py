@@ -1,19 +1,20 @@
 # %% [markdown]
 # # 01 · Policy gradient
 #
-# A policy π_θ(a|s) picks actions; we want the parameters θ that collect the most reward.
-# The trouble: the reward depends on θ only through *which actions get sampled*, and
-# sampling has no derivative. This notebook derives the way around it and checks every
+# A policy $\pi_\theta(a \mid s)$ picks actions; we want the parameters $\theta$ that collect the
+# most reward. The trouble: the reward depends on $\theta$ only through *which actions get
+# sampled*, and sampling has no derivative. This notebook derives the way around it and checks every
 # step against a small problem whose answer we know exactly.
 #
 # **You will learn**
-# 1. the objective J(θ) and the probability of a trajectory;
-# 2. the *log-derivative trick*, ∇p = p ∇log p (checked with sympy), and why the unknown
-#    environment drops out of the gradient;
-# 3. the score ∇_θ log π_θ(a|s) of a softmax policy (checked with sympy and autograd);
-# 4. REINFORCE, a Monte-Carlo estimate of ∇J, and how its error shrinks like 1/√N against the
-#    **exact** gradient of a small MDP;
-# 5. why code *minimises* a loss −J while the maths does gradient *ascent* on J.
+# 1. the objective $J(\theta)$ and the probability of a trajectory;
+# 2. the *log-derivative trick*, $\nabla p = p\, \nabla\log p$ (checked with sympy), and why the
+#    unknown environment drops out of the gradient;
+# 3. the score $\nabla_\theta \log \pi_\theta(a \mid s)$ of a softmax policy (checked with sympy and autograd);
+# 4. REINFORCE, a Monte-Carlo estimate of $\nabla J$, what its update does (raise the
+#    log-probability of each sampled action in proportion to its episode's return), and how its
+#    error shrinks like $1/\sqrt N$ against the **exact** gradient of a small MDP;
+# 5. why code *minimises* a loss $-J$ while the maths does gradient *ascent* on $J$.
 
 # %%
 import itertools
@@ -29,39 +30,44 @@ tm, pg = pe.toy_mdps, pe.policy_gradient
 # %% [markdown]
 # ## 1. The objective
 #
-# An episode (trajectory) is τ = (s_0, a_0, r_0, s_1, a_1, r_1, …, s_{T−1}, a_{T−1}, r_{T−1}).
-# Its discounted return and the objective are
+# An episode (trajectory) is $\tau = (s_0, a_0, r_0, s_1, a_1, r_1, \dots, s_{T-1}, a_{T-1}, r_{T-1})$
+# (notebook 00, §2). Its discounted return and the objective are
 #
 # $$R(\tau) = \sum_{t=0}^{T-1} \gamma^t r_t, \qquad J(\theta) = \mathbb{E}_{\tau \sim p_\theta}\big[R(\tau)\big] = \sum_\tau p_\theta(\tau)\, R(\tau). \tag{1.1}$$
 #
 # The probability of a trajectory multiplies the start distribution, the policy's choices
 # and the environment's transitions:
 #
-# $$p_\theta(\tau) = \mu_0(s_0) \prod_{t=0}^{T-1} \pi_\theta(a_t \mid s_t)\, P(s_{t+1} \mid s_t, a_t). \tag{1.2}$$
+# $$p_\theta(\tau) = \nu_0(s_0) \prod_{t=0}^{T-1} \pi_\theta(a_t \mid s_t)\, P(s_{t+1} \mid s_t, a_t). \tag{1.2}$$
 #
-# Only the π factors depend on θ. The environment (μ0, P) is unknown to the agent: all it can
-# do is *sample* episodes. (The source notes call J "R̄_θ", the expected reward; same thing.)
+# Only the $\pi$ factors depend on $\theta$. The environment (the start distribution $\nu_0$ and the
+# transitions $P$) is unknown to the agent: all it can do is *sample* episodes. (The source
+# notes call $J$ "$\bar R_\theta$", the expected reward; same thing.)
 #
 # ### A small MDP with an exact answer
 #
-# To check estimators we need the true value. `pe.toy_mdps.corridor()` is three cells in a
-# row; you start in cell 0. `right` moves one cell to the right, `left` one to the left; a
-# move between two cells slips with probability 0.2 (you stay where you are). Every step
-# costs 0.1; `left` from cell 0 leaves through a dead end, `right` from cell 2 reaches the
-# goal and pays +1 instead. Both end the episode. γ = 0.9.
+# To check estimators we need the true value. We use the corridor of notebook 00,
+# `pe.toy_mdps.corridor()`: three cells in a row, start in cell 0; `right` and `left` move one
+# cell, a move between two cells slips with probability 0.2 (you stay where you are); every
+# step costs 0.1; `left` from cell 0 leaves through a dead end, `right` from cell 2 reaches the
+# goal and pays +1 instead. Both end the episode. $\gamma = 0.9$.
 #
-# For a tabular policy the values solve a *linear* system. Writing
-# r_π(s) = Σ_a π(a|s) R(s, a) and P_π(s, s') = Σ_a π(a|s) P(s'|s, a), the Bellman equation
-# V(s) = Σ_a π(a|s) [R(s, a) + γ Σ_{s'} P(s'|s, a) V(s')] is, in matrix form,
+# For a tabular policy the values are exact. The state value $V^\pi(s)$ of notebook 00 (0.3), the
+# expected return from $s$, satisfies a one-step consistency: the expected reward now plus
+# $\gamma$ times the value of wherever you land. With $r(s, a)$ the reward for $a$ in $s$, this
+# **Bellman equation** reads $V(s) = \sum_a \pi(a \mid s) \big[r(s, a) + \gamma \sum_{s'} P(s' \mid s, a)\, V(s')\big]$.
+# Writing $r_\pi(s) = \sum_a \pi(a \mid s)\, r(s, a)$ and $P_\pi(s, s') = \sum_a \pi(a \mid s)\, P(s' \mid s, a)$,
+# it is a *linear* system:
 #
-# $$V^\pi = r_\pi + \gamma P_\pi V^\pi \quad\Longleftrightarrow\quad (I - \gamma P_\pi)\, V^\pi = r_\pi, \qquad J = \mu_0^\top V^\pi. \tag{1.3}$$
+# $$V^\pi = r_\pi + \gamma P_\pi V^\pi \quad\Longleftrightarrow\quad (I - \gamma P_\pi)\, V^\pi = r_\pi, \qquad J = \nu_0^\top V^\pi. \tag{1.3}$$
 #
-# (Rows of P_π sum to less than 1 where an episode can end, so I − γP_π is invertible even for
-# γ = 1 when episodes end for sure.) The policy is a softmax of a table of logits θ[s, a],
+# (Rows of $P_\pi$ sum to less than 1 where an episode can end, so $I - \gamma P_\pi$ is invertible
+# even for $\gamma = 1$ when episodes end for sure.) The policy is a softmax of a table of logits
+# $\theta[s, a]$,
 #
 # $$\pi_\theta(a \mid s) = \frac{\exp \theta[s, a]}{\sum_b \exp \theta[s, b]}, \tag{1.4}$$
 #
-# and we start from θ = 0, the uniform policy.
+# and we start from $\theta = 0$, the uniform policy.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -134,9 +140,9 @@ print(lhs, "=", rhs)
 #
 # The gradient of an expectation has become the expectation of something we can compute
 # on a sampled episode. And that something does not need the environment: the log of (1.2)
-# is a sum, and μ0 and P do not depend on θ, so their gradients vanish:
+# is a sum, and $\nu_0$ and $P$ do not depend on $\theta$, so their gradients vanish:
 #
-# $$\nabla_\theta \log p_\theta(\tau) = \underbrace{\nabla_\theta \log \mu_0(s_0)}_{0} + \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t) + \sum_t \underbrace{\nabla_\theta \log P(s_{t+1} \mid s_t, a_t)}_{0}, \quad\text{so}\quad \nabla_\theta J = \mathbb{E}\Big[R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big]. \tag{1.7}$$
+# $$\nabla_\theta \log p_\theta(\tau) = \underbrace{\nabla_\theta \log \nu_0(s_0)}_{0} + \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t) + \sum_t \underbrace{\nabla_\theta \log P(s_{t+1} \mid s_t, a_t)}_{0}, \quad\text{so}\quad \nabla_\theta J = \mathbb{E}\Big[R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big]. \tag{1.7}$$
 #
 # (1.7) is an exact identity about an expectation. The source notes write it directly with
 # a sample average and an "=", and call it ∇R̄; the average over N episodes is an
@@ -203,6 +209,43 @@ def softmax_score_of_pi(logits, action):
 pe.exercises.softmax_score.check(softmax_score_of_pi)
 
 # %% [markdown]
+# **Exercise 1.3** (derive it first). A *bandit* is an MDP with one state and episodes of one
+# step: pick an action $a \sim \pi_\theta = \operatorname{softmax}(\theta)$, receive $r(a)$, done. So
+# $J(\theta) = \sum_a \pi_\theta(a)\, r(a)$. Use (1.7) and (1.8) to find $\partial J / \partial \theta_j$
+# in closed form, then code it: given the logits and the rewards (1-D, length $K$), return the
+# exact $\nabla J$ (no sampling, no autograd).
+#
+# *Predict before you run:* for logits $(0, 1, -1)$ and rewards $(1, 0, 2)$, which entries of
+# $\nabla J$ are positive? (Hint: compare each $r_j$ with $J$.)
+
+# %%
+def bandit_gradient(logits, rewards):
+    ### BEGIN SOLUTION
+    pi = torch.softmax(logits, dim=-1)
+    J = (pi * rewards).sum()
+    return pi * (rewards - J)
+    ### END SOLUTION
+
+
+pe.exercises.bandit_gradient.check(bandit_gradient)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+logits_b = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64)
+rewards_b = torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64)
+bandit = tm.TabularMDP(torch.zeros(1, 3, 1, dtype=torch.float64), rewards_b[None], torch.ones(1, dtype=torch.float64), 0.9)
+grad_b = tm.exact_gradient(bandit, logits_b[None])[0]
+J_b = float(tm.objective(bandit, logits_b[None]))
+assert torch.equal(grad_b > 0, rewards_b > J_b)  # pushed up exactly where r(a) beats the average J
+print(f"J = {J_b:.4f};  exact ∇J (autograd through the linear solve) = {np.round(grad_b.numpy(), 4).tolist()}")
+
+# %% [markdown]
+# The gradient of a bandit is $\pi_j\,(r_j - J)$: up for actions better than the policy's own
+# average, down for worse ones, each weighted by how often it is taken. The $J$ inside is the
+# "everything up" part of the score, done exactly; REINFORCE has to estimate it from samples, and
+# that is where notebook 02 begins.
+
+# %% [markdown]
 # ## 4. REINFORCE: estimating ∇J from episodes
 #
 # Replace the expectation in (1.7) by an average over N sampled episodes:
@@ -214,8 +257,15 @@ pe.exercises.softmax_score.check(softmax_score_of_pi)
 #
 # $$\sqrt{\mathbb{E}\,\lVert \hat g_N - \nabla J \rVert^2} = \sqrt{\operatorname{tr}\operatorname{Cov}[\hat g(\tau)] / N}. \tag{1.10}$$
 #
-# `pe.policy_gradient.total_return_weights` puts R(τ) on every step of its episode and
-# `pe.policy_gradient.reinforce_estimates` returns one ĝ(τ_n) per episode, shape (N, S, A).
+# **What the update does.** A step $\theta \leftarrow \theta + \alpha\, \hat g_N$ moves along
+# $\nabla\log\pi_\theta(a_t \mid s_t)$, the direction that raises the log-probability of the action
+# taken, once for every step of every episode, each scaled by its episode's return $R(\tau_n)$:
+# actions of high-return episodes become more likely, actions of low-return episodes less likely,
+# in proportion to the return. It is a weighted maximum-likelihood step on the agent's own
+# actions, the return playing the part of the weight.
+#
+# `pe.policy_gradient.total_return_weights` puts $R(\tau)$ on every step of its episode and
+# `pe.policy_gradient.reinforce_estimates` returns one $\hat g(\tau_n)$ per episode, shape $(N, S, A)$.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -228,6 +278,39 @@ print("REINFORCE estimate from 20 000 episodes:")
 print(np.round(g_hat.numpy(), 3))
 print("exact:")
 print(np.round(grad_exact.numpy(), 3))
+
+# %% [markdown]
+# Look at the returns that weight those steps. Most corridor episodes end in the dead end or
+# wander, paying step costs: their return is negative, and in such an episode **every** action
+# taken is pushed *down*, the good ones with the bad. Split the softmax score (1.8) into its two
+# parts, $\mathbb{1}[b = a_t]$ ("raise the action taken") and $-\pi_\theta(b \mid s_t)$ ("lower the
+# whole row"). The first part, averaged with the weights $R(\tau_n)$, is negative in cells 0 and 1
+# for *both* actions, `right` included, which $\nabla J$ wants up; only `right` in cell 2, the
+# step into the goal, is pushed up. The second part pushes every row back up by nearly as much,
+# and the useful signal is the small difference between large numbers.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+counts = torch.nn.functional.one_hot(episodes.states * 2 + episodes.actions, 6).double()
+counts = (counts * episodes.mask[..., None]).sum(0).reshape(-1, 3, 2)  # times (s, a) was taken in τ_n
+raise_part = (returns[:, None, None] * counts).mean(0)  # the 1[b = a_t] part of ĝ
+share_negative = float((returns < 0).double().mean())
+assert share_negative > 0.75 and bool((raise_part[:2] < 0).all()) and float(raise_part[2, 1]) > 0
+assert bool((grad_exact[:2, 1] > 0).all())  # ... although ∇J wants `right` up in cells 0 and 1
+assert float(raise_part.abs().max()) > 2 * float(g_hat.abs().max())
+print(f"episodes with a negative return: {share_negative:.0%}")
+print("'raise the action taken' part, averaged with weights R(τ):")
+print(np.round(raise_part.numpy(), 3))
+print("the whole estimate ĝ (the second part adds the difference):")
+print(np.round(g_hat.numpy(), 3))
+
+# %% [markdown]
+# In cells 0 and 1, `right` is pushed down less than `left`, and that difference is all the
+# learning signal there. The estimate is unbiased, yet it spends its noise on "everything down,
+# then everything up". Adding
+# a constant to every return would not change $\nabla J$ (notebook 02 proves it) but would change
+# these pushes and their noise: subtracting a **baseline**, so that better-than-usual episodes
+# push their actions *up*, is the subject of notebook 02.
 
 # %% [markdown]
 # Now the error against N. We draw one big pool of episodes, cut it into batches of N,

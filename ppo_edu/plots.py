@@ -107,7 +107,7 @@ def baseline_learning_curves(panels: dict[str, dict[str, object]], optimum: floa
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), layout="constrained", sharey=True)
     axes = np.atleast_1d(axes)
     colors = [COLORS["neg"], COLORS["pos"], COLORS["accent"], COLORS["clip"]]
-    for ax, (title, curves) in zip(axes, panels.items()):
+    for ax, (title, curves) in zip(axes, panels.items(), strict=True):
         for k, (label, runs) in enumerate(curves.items()):
             j = _np(runs)
             x = np.arange(j.shape[1])

@@ -94,7 +94,7 @@ print(f"Monte-Carlo J = {returns.mean():.3f} ± {std_err:.3f}   exact J = {J0:.3
 
 # %% [markdown]
 # Because (1.3) is differentiable, autograd through the linear solve gives the **exact**
-# gradient ∇_θ J, `pe.toy_mdps.exact_gradient`. We confirm it with finite differences:
+# gradient $\nabla_\theta J$, `pe.toy_mdps.exact_gradient`. We confirm it with finite differences:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -115,13 +115,13 @@ print(np.round(grad_exact.numpy(), 4))
 # same number to both logits of a state does not change the softmax, so J cannot change
 # in that direction.
 #
-# An agent does not have P and R, so it cannot solve (1.3). It has to estimate ∇J from
+# An agent does not have $P$ and $r$, so it cannot solve (1.3). It has to estimate $\nabla J$ from
 # sampled episodes. How?
 
 # %% [markdown]
 # ## 2. The log-derivative trick
 #
-# For any positive function p(θ), the chain rule gives ∇ log p = ∇p / p, that is
+# For any positive function $p(\theta)$, the chain rule gives $\nabla \log p = \nabla p / p$, that is
 #
 # $$\nabla_\theta p_\theta = p_\theta\, \nabla_\theta \log p_\theta. \tag{1.5}$$
 #
@@ -134,7 +134,7 @@ assert holds
 print(lhs, "=", rhs)
 
 # %% [markdown]
-# Differentiate (1.1) (R(τ) does not depend on θ; only the probabilities do), then use (1.5):
+# Differentiate (1.1) ($R(\tau)$ does not depend on $\theta$; only the probabilities do), then use (1.5):
 #
 # $$\nabla_\theta J(\theta) = \sum_\tau R(\tau)\, \nabla_\theta p_\theta(\tau) = \sum_\tau p_\theta(\tau)\, R(\tau)\, \nabla_\theta \log p_\theta(\tau) = \mathbb{E}_{\tau\sim p_\theta}\big[R(\tau)\, \nabla_\theta \log p_\theta(\tau)\big]. \tag{1.6}$$
 #
@@ -145,14 +145,14 @@ print(lhs, "=", rhs)
 # $$\nabla_\theta \log p_\theta(\tau) = \underbrace{\nabla_\theta \log \nu_0(s_0)}_{0} + \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t) + \sum_t \underbrace{\nabla_\theta \log P(s_{t+1} \mid s_t, a_t)}_{0}, \quad\text{so}\quad \nabla_\theta J = \mathbb{E}\Big[R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big]. \tag{1.7}$$
 #
 # (1.7) is an exact identity about an expectation. The source notes write it directly with
-# a sample average and an "=", and call it ∇R̄; the average over N episodes is an
+# a sample average and an "=", and call it $\nabla\bar R$; the average over $N$ episodes is an
 # *estimate* of it, which is the subject of section 4.
 
 # %% [markdown]
 # ## 3. The score of a softmax policy
 #
-# ∇_θ log π_θ(a|s) is called the **score**. For the softmax (1.4),
-# log π(a|s) = θ[s, a] − log Σ_b exp θ[s, b], and differentiating gives
+# $\nabla_\theta \log \pi_\theta(a \mid s)$ is called the **score**. For the softmax (1.4),
+# $\log \pi(a \mid s) = \theta[s, a] - \log \sum_b \exp \theta[s, b]$, and differentiating gives
 #
 # $$\frac{\partial \log \pi_\theta(a \mid s)}{\partial \theta[s', b]} = \mathbb{1}[s' = s]\,\big(\mathbb{1}[b = a] - \pi_\theta(b \mid s)\big). \tag{1.8}$$
 #
@@ -181,7 +181,7 @@ print(np.round(pg.score(theta_test, s_t, a_t).numpy(), 4) + 0.0)  # + 0.0 turns 
 
 # %% [markdown]
 # **Exercise 1.1.** Write the score of a softmax over the actions of one state: given the
-# logits (a 1-D tensor of length K) and an action index, return ∇_logits log softmax(logits)[action].
+# logits (a 1-D tensor of length $K$) and an action index, return $\nabla_\text{logits} \log \operatorname{softmax}(\text{logits})[\text{action}]$.
 
 # %%
 def softmax_score(logits, action):
@@ -196,7 +196,7 @@ def softmax_score(logits, action):
 pe.exercises.softmax_score.check(softmax_score)
 
 # %% [markdown]
-# A classic slip is to differentiate π instead of log π. The checker knows it:
+# A classic slip is to differentiate $\pi$ instead of $\log \pi$. The checker knows it:
 
 # %%
 def softmax_score_of_pi(logits, action):
@@ -246,14 +246,14 @@ print(f"J = {J_b:.4f};  exact ∇J (autograd through the linear solve) = {np.rou
 # that is where notebook 02 begins.
 
 # %% [markdown]
-# ## 4. REINFORCE: estimating ∇J from episodes
+# ## 4. REINFORCE: estimating $\nabla J$ from episodes
 #
-# Replace the expectation in (1.7) by an average over N sampled episodes:
+# Replace the expectation in (1.7) by an average over $N$ sampled episodes:
 #
 # $$\hat g_N = \frac{1}{N} \sum_{n=1}^{N} \hat g(\tau_n), \qquad \hat g(\tau) = R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t). \tag{1.9}$$
 #
-# Each one-episode estimate ĝ(τ_n) is unbiased (its expectation is ∇J, by (1.7)), and they are
-# independent, so the average has covariance Cov[ĝ(τ)]/N: its error shrinks like
+# Each one-episode estimate $\hat g(\tau_n)$ is unbiased (its expectation is $\nabla J$, by (1.7)), and they are
+# independent, so the average has covariance $\operatorname{Cov}[\hat g(\tau)]/N$: its error shrinks like
 #
 # $$\sqrt{\mathbb{E}\,\lVert \hat g_N - \nabla J \rVert^2} = \sqrt{\operatorname{tr}\operatorname{Cov}[\hat g(\tau)] / N}. \tag{1.10}$$
 #
@@ -313,7 +313,7 @@ print(np.round(g_hat.numpy(), 3))
 # push their actions *up*, is the subject of notebook 02.
 
 # %% [markdown]
-# Now the error against N. We draw one big pool of episodes, cut it into batches of N,
+# Now the error against $N$. We draw one big pool of episodes, cut it into batches of $N$,
 # and measure the root-mean-square distance of each batch's average to the exact gradient.
 # (The pool size is the notebook's budget: smaller in quick mode, same picture.)
 
@@ -328,7 +328,7 @@ pe.plots.mc_gradient_error(sizes, errors)
 
 # %% [markdown]
 # The measured points sit on a line of slope −1/2 in log–log axes: ten times more episodes
-# buy about three times (√10) less error. The fitted slope, and the prediction of (1.10):
+# buy about three times ($\sqrt{10}$) less error. The fitted slope, and the prediction of (1.10):
 
 # %% tags=["nbval-ignore-output"]
 slope = np.polyfit(np.log(sizes), np.log(errors.numpy()), 1)[0]
@@ -341,16 +341,16 @@ print("measured / predicted by (1.10):", np.round((errors / predicted).numpy(), 
 # %% [markdown]
 # ## 5. Ascent, descent and the pseudo-loss
 #
-# We want to *increase* J, so REINFORCE steps **up** the gradient: θ ← θ + α ĝ_N. Deep-learning
-# optimisers *minimise*, so code hands them a loss whose gradient is −ĝ_N,
+# We want to *increase* $J$, so REINFORCE steps **up** the gradient: $\theta \leftarrow \theta + \alpha\, \hat g_N$. Deep-learning
+# optimisers *minimise*, so code hands them a loss whose gradient is $-\hat g_N$,
 #
 # $$L(\theta) = -\frac{1}{N} \sum_{n=1}^{N} R(\tau_n) \sum_t \log \pi_\theta(a^n_t \mid s^n_t), \qquad \nabla_\theta L = -\hat g_N, \tag{1.11}$$
 #
-# with R(τ_n) treated as a constant (it is data). Minimising L is ascending J: **ascend the
+# with $R(\tau_n)$ treated as a constant (it is data). Minimising $L$ is ascending $J$: **ascend the
 # objective = descend its negative**. Every "ascent" in the maths is a "descent" on a loss with
-# a minus sign in the code. L's value is not J and is meaningless on its own: only its gradient
+# a minus sign in the code. $L$'s value is not $J$ and is meaningless on its own: only its gradient
 # matters. `pe.policy_gradient.reinforce_loss`
-# builds it; autograd confirms ∇L = −ĝ:
+# builds it; autograd confirms $\nabla L = -\hat g$:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -362,8 +362,8 @@ assert torch.allclose(grad_loss, -g_hat)
 print("∇L == −ĝ:", bool(torch.allclose(grad_loss, -g_hat)))
 
 # %% [markdown]
-# **Exercise 1.2.** Write the pseudo-loss (1.11). `log_probs` and `mask` are (T, N) (episodes of
-# different lengths are padded; `mask` is True on real steps), `returns` is (N,), one R(τ_n)
+# **Exercise 1.2.** Write the pseudo-loss (1.11). `log_probs` and `mask` are $(T, N)$ (episodes of
+# different lengths are padded; `mask` is True on real steps), `returns` is $(N,)$, one $R(\tau_n)$
 # per episode.
 
 # %%
@@ -383,8 +383,8 @@ pe.exercises.reinforce_loss.hint()
 # ## 6. REINFORCE learns
 #
 # Put it together: sample 100 episodes with the current policy, build the pseudo-loss, take
-# one optimiser step, repeat. Because we can evaluate J exactly, we watch the true objective,
-# not a noisy estimate. The best possible J comes from trying all 2³ deterministic policies.
+# one optimiser step, repeat. Because we can evaluate $J$ exactly, we watch the true objective,
+# not a noisy estimate. The best possible $J$ comes from trying all $2^3$ deterministic policies.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -415,21 +415,24 @@ print("P(right) in each cell:", np.round(tm.softmax_policy(theta.detach())[:, 1]
 pe.plots.learning_curve(range(len(history)), history, optimum=best_J)
 
 # %% [markdown]
-# The curve is smooth because it shows the *exact* J after each step; the steps themselves
-# were noisy. With 100 episodes per update, the error of ĝ is about a third of ‖∇J‖ at the
+# The curve is smooth because it shows the *exact* $J$ after each step; the steps themselves
+# were noisy. With 100 episodes per update, the error of $\hat g$ is about a third of $\lVert\nabla J\rVert$ at the
 # start (printed above; it is also the error figure's value at N = 100). Notebooks 02 and 03
-# make ĝ less noisy without changing its expectation.
+# make $\hat g$ less noisy without changing its expectation.
 #
 # ## Recap
 #
-# * J(θ) = E[R(τ)] (1.1); only the policy factors of p_θ(τ) (1.2) depend on θ.
-# * The log-derivative trick ∇p = p∇log p (1.5) turns ∇J into an expectation, (1.6)–(1.7), in
-#   which the unknown dynamics drop out: ∇J = E[R(τ) Σ_t ∇log π_θ(a_t|s_t)].
-# * For a softmax, ∇log π(a|s) = onehot(a) − π(·|s) on the row of s (1.8).
-# * REINFORCE averages this over N episodes (1.9): unbiased, with error ∝ 1/√N (1.10), checked
+# * $J(\theta) = \mathbb{E}[R(\tau)]$ (1.1); only the policy factors of $p_\theta(\tau)$ (1.2) depend on $\theta$.
+# * The log-derivative trick $\nabla p = p\,\nabla\log p$ (1.5) turns $\nabla J$ into an expectation, (1.6)–(1.7), in
+#   which the unknown dynamics drop out: $\nabla J = \mathbb{E}[R(\tau) \sum_t \nabla\log \pi_\theta(a_t \mid s_t)]$.
+# * For a softmax, $\nabla\log \pi(a \mid s) = \operatorname{onehot}(a) - \pi(\cdot \mid s)$ on the row of $s$ (1.8);
+#   for a bandit this gives $\partial J/\partial\theta_j = \pi_j (r_j - J)$ (Exercise 1.3).
+# * REINFORCE averages this over $N$ episodes (1.9): unbiased, with error $\propto 1/\sqrt N$ (1.10), checked
 #   against the exact gradient of a small MDP obtained by a linear solve (1.3).
-# * Code minimises the pseudo-loss L = −(1/N) Σ R Σ log π (1.11); its gradient is −ĝ, so descent on L
-#   is ascent on J.
+# * Its update raises the log-probability of each sampled action in proportion to its episode's
+#   return; with the corridor's mostly negative returns it pushes nearly every action down.
+# * Code minimises the pseudo-loss $L = -\frac1N \sum_n R(\tau_n) \sum_t \log \pi$ (1.11); its gradient is $-\hat g$, so descent on $L$
+#   is ascent on $J$.
 #
-# Next: **02 · baseline**, where we subtract a constant from R(τ) and the variance drops while the
+# Next: **02 · baseline**, where we subtract a constant from $R(\tau)$ and the variance drops while the
 # expectation stays put.

@@ -27,12 +27,12 @@ tm, pg = pe.toy_mdps, pe.policy_gradient
 # %% [markdown]
 # ## 1. The score has mean zero
 #
-# For any state s, because the probabilities sum to one whatever θ is,
+# For any state $s$, because the probabilities sum to one whatever $\theta$ is,
 #
 # $$\mathbb{E}_{a\sim\pi_\theta(\cdot|s)}\big[\nabla_\theta \log \pi_\theta(a\mid s)\big] = \sum_a \pi_\theta(a\mid s)\, \frac{\nabla_\theta \pi_\theta(a\mid s)}{\pi_\theta(a\mid s)} = \nabla_\theta \sum_a \pi_\theta(a\mid s) = \nabla_\theta 1 = 0. \tag{2.1}$$
 #
 # sympy checks it for a softmax over three actions with symbolic logits (each entry is one
-# ∂/∂θ_j of the expectation):
+# $\partial/\partial\theta_j$ of the expectation):
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -232,7 +232,7 @@ pe.exercises.advantage_from_q.check(advantage_from_q)
 # $$\frac{\partial J}{\partial \theta[s, a]} = d^\pi(s)\, \pi_\theta(a\mid s)\, A^\pi(s, a). \tag{3.6}$$
 #
 # (This is the policy-gradient theorem that the source notes quote "∝" and skip the proof of;
-# with the discounted visits d and the γ^t inside the expectation, it is an equality.)
+# with the discounted visits $d$ and the $\gamma^t$ inside the expectation, it is an equality.)
 # `pe.toy_mdps.policy_gradient_theorem` computes (3.6) with no autograd at all:
 
 # %%
@@ -363,12 +363,12 @@ print(f"V(s_t) as a baseline cuts the variance of γ^t G_t by a factor "
 #
 # ## Recap
 #
-# * Reward-to-go G_t = Σ_{t'≥t} γ^{t'−t} r_{t'} (3.1); past rewards drop out of the gradient
-#   in expectation, leaving ∇J = E[Σ_t γ^t G_t ∇log π] (3.2). Without the γ^t the estimate is
+# * Reward-to-go $G_t = \sum_{t' \ge t} \gamma^{t'-t} r_{t'}$ (3.1); past rewards drop out of the gradient
+#   in expectation, leaving $\nabla J = \mathbb{E}[\sum_t \gamma^t G_t \nabla\log \pi]$ (3.2). Without the $\gamma^t$ the estimate is
 #   biased (measured: bias ≫ noise at 20 000 episodes), here in a harmless direction.
-# * V, Q, A = Q − V come exactly from a linear solve (3.3)–(3.4); Σ_a π A = 0.
-# * ∇J = E[Σ_t γ^t A(s_t, a_t) ∇log π(a_t|s_t)] (3.5); for a tabular softmax
-#   ∂J/∂θ[s, a] = d(s)π(a|s)A(s, a) (3.6), equal to autograd.
+# * $V$, $Q$, $A = Q - V$ come exactly from a linear solve (3.3)–(3.4); $\sum_a \pi A = 0$.
+# * $\nabla J = \mathbb{E}[\sum_t \gamma^t A(s_t, a_t) \nabla\log \pi(a_t \mid s_t)]$ (3.5); for a tabular softmax
+#   $\partial J/\partial\theta[s, a] = d(s)\,\pi(a \mid s)\,A(s, a)$ (3.6), equal to autograd.
 # * All five estimators are unbiased; their variances differ by a factor of five, the exact
 #   advantage being the lowest here. $V(s_t)$ helps $Q$ (the $Q \to A$ rows) always, and helps the
 #   sampled $G_t$ when the returns carry an offset (every reward $+1$: a factor of more than 5).

@@ -55,7 +55,8 @@ print("ppo_edu", pe.__version__)
 #
 # 1. the agent observes the **state** $s_t$;
 # 2. it picks an **action** $a_t$, drawn from its **policy** $\pi(a \mid s_t)$, a probability for each action;
-# 3. the environment answers with a reward $r_t = r(s_t, a_t)$ and the next state
+# 3. the environment answers with a reward $r_t$ (in the corridor below it is fixed,
+#    $r_t = r(s_t, a_t)$; in general it is random with mean $r(s_t, a_t)$) and the next state
 #    $s_{t+1} \sim P(\cdot \mid s_t, a_t)$, or says that the episode is over.
 #
 # An **episode** runs from a start state $s_0 \sim \nu_0$ until it ends. Its (discounted)

@@ -319,7 +319,7 @@ print(f"ratio {err[b_star] / err[0.0]:.3f}   predicted √(v*/v0) = {(v_star / v
 # Fig. 13.2). The baseline is the average return of the learner's *previous* batch: it depends
 # only on past data, so it is allowed by (2.2'). Two settings: the corridor's returns as they
 # are, and every return shifted by $c = +2$ (section 4), which leaves $\nabla J$ and the best policy
-# unchanged. The step size is the same in all four runs; a baseline would allow a larger one.
+# unchanged. The step size is the same in all four settings (not tuned for either).
 
 # %% tags=["nbval-ignore-output"]
 n_runs = pe.runtime.budget(100, 30)
@@ -348,10 +348,10 @@ pe.plots.baseline_learning_curves(
 # %% [markdown]
 # Without an offset the two curves lie on top of each other (the difference is within the
 # noise printed above). With every return shifted by 2, the runs without a baseline learn more
-# slowly on average and many go wrong (about a fifth of them end below $J = 0.3$, against none
-# with the baseline; the counts are printed above): each update pushes every sampled action *up*, in
-# proportion to a return near 2, and a few unlucky batches saturate the softmax on a bad action,
-# from which the small gradient of a saturated softmax hardly recovers. The baseline takes the
+# slowly on average, and many of them go wrong: the runs that end below $J = 0.3$ are counted
+# above, none of them with the baseline. Without it, each update pushes every sampled action
+# *up*, in proportion to a return near 2, so an unlucky batch can make a poor action much more
+# likely, and a run that went that way has not recovered 60 updates later. The baseline takes the
 # offset out, and its runs stay together.
 #
 # ## Recap

@@ -135,6 +135,21 @@ def _baseline_variance() -> Figure:
                                    b_best=float(pg.optimal_constant_baseline(g, R)), b_mean=float(R.mean()))
 
 
+@recipe("02_baseline_learning_curves")
+def _baseline_learning_curves() -> Figure:
+    import torch
+
+    from . import policy_gradient as pg
+    from . import toy_mdps as tm
+
+    mdp, _ = _corridor_start()
+    best = float(tm.state_values(mdp, torch.tensor([[0.0, 1.0]] * 3, dtype=torch.float64))[0])
+    runs = {"no baseline": ("none", 10), "baseline: previous batch's mean": ("previous_batch", 11)}
+    panels = {f"returns shifted by c = {c:g}": {label: pg.reinforce_learning_curves(mdp, 100, 60, 10, 1.0, base, c, seed)
+                                                for label, (base, seed) in runs.items()} for c in (0.0, 2.0)}
+    return plots.baseline_learning_curves(panels, optimum=best)
+
+
 @recipe("03_q_v_a")
 def _q_v_a() -> Figure:
     from . import toy_mdps as tm

@@ -92,8 +92,33 @@ def baseline_variance(baselines, variances, b_best: float, b_mean: float | None 
                 label=f"b = mean return = {b_mean:.3f}")
     ax.axvline(0.0, color="k", lw=0.8, ls=":")
     ax.set(xlabel="constant baseline b", ylabel="total variance of one estimate",
-           title="A baseline leaves the mean alone and changes the variance")
+           title="The variance is a parabola in b (the mean is ∇J for every b)")
     ax.legend()
+    return _done(fig)
+
+
+def baseline_learning_curves(panels: dict[str, dict[str, object]], optimum: float | None = None,
+                             band: tuple[float, float] = (0.1, 0.9)) -> Figure:
+    """Exact J against the update, one panel per setting: each curve is the mean over runs, with a band.
+
+    ``panels`` maps a panel title to {label: (runs, updates + 1) array of J}; the band spans the
+    ``band`` quantiles of the runs at each update (Sutton & Barto, Fig. 13.2, with a band).
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), layout="constrained", sharey=True)
+    axes = np.atleast_1d(axes)
+    colors = [COLORS["neg"], COLORS["pos"], COLORS["accent"], COLORS["clip"]]
+    for ax, (title, curves) in zip(axes, panels.items(), strict=True):
+        for k, (label, runs) in enumerate(curves.items()):
+            j = _np(runs)
+            x = np.arange(j.shape[1])
+            lo, hi = np.quantile(j, band, axis=0)
+            ax.fill_between(x, lo, hi, color=colors[k % 4], alpha=0.2, lw=0)
+            ax.plot(x, j.mean(0), color=colors[k % 4], lw=2, label=f"{label} (mean of {j.shape[0]} runs)")
+        if optimum is not None:
+            ax.axhline(optimum, color="k", ls="--", lw=1, label=f"best possible J = {optimum:.3f}")
+        ax.set(xlabel="update", title=title)
+        ax.legend(fontsize=8, loc="lower right")
+    axes[0].set_ylabel(f"J(θ) (exact); band: {band[0]:.0%}–{band[1]:.0%} of runs")
     return _done(fig)
 
 

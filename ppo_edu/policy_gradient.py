@@ -255,3 +255,94 @@ def mc_gradient_errors(estimates: Any, exact: Any, sizes: Any) -> Tensor:
         means = g[: k * n].reshape(k, n, *g.shape[1:]).mean(1)
         out.append(((means - ex) ** 2).reshape(k, -1).sum(-1).mean().sqrt())
     return torch.stack(out)
+
+
+# --- 02 the best constant baseline of a bandit, and learning with a baseline -----------------
+def bandit_optimal_baseline(logits: Any, rewards: Any) -> Tensor:
+    """Exact b* (2.4) of a one-step softmax bandit: Σ_a π(a)‖e_a − π‖² r(a) / Σ_a π(a)‖e_a − π‖².
+
+    With one state, the episode is one action a ~ π = softmax(logits), its return is r(a) and its
+    score is ∇log π(a) = e_a − π (1.8), so the expectations of (2.4) are finite sums over a.
+
+    Shapes:
+        logits, rewards: (K,) with K ≥ 2;  result: ().
+    """
+    z = check_finite("logits", as_tensor("logits", logits, torch.float64))
+    check_ndim("logits", z, (1,), "(K,)")
+    r = check_finite("rewards", as_float("rewards", rewards, z, torch.float64))
+    check_same_shape("logits", z, rewards=r)
+    if z.shape[0] < 2:
+        raise ValueError(f"logits: expected K >= 2 actions, got {z.shape[0]}")
+    pi = torch.softmax(z, -1)
+    sq = ((torch.eye(len(z), dtype=pi.dtype) - pi) ** 2).sum(-1)  # ‖e_a − π‖², one per action
+    return (pi * sq * r).sum() / (pi * sq).sum()
+
+
+BASELINES = ("none", "previous_batch")
+
+
+def _exact_objectives(mdp: Any, pi: Tensor) -> Tensor:
+    """J = ν0ᵀ V^π for a stack of K tabular policies, by K linear solves (1.3). pi: (K, S, A) → (K,)."""
+    r_pi = (pi * mdp.R).sum(-1)
+    P_pi = torch.einsum("ksa,sat->kst", pi, mdp.P)
+    eye = torch.eye(mdp.n_states, dtype=torch.float64)
+    return torch.linalg.solve(eye - mdp.gamma * P_pi, r_pi) @ mdp.mu0
+
+
+def _draw(probs: Tensor, generator: torch.Generator) -> Tensor:
+    """One index per row of ``probs`` (rows may sum to less than 1: the rest is the last index)."""
+    u = torch.rand(probs.shape[:-1], generator=generator, dtype=torch.float64)
+    return (u[..., None] >= probs.cumsum(-1)).sum(-1)
+
+
+def reinforce_learning_curves(mdp: Any, n_runs: int, n_updates: int, n_episodes: int, lr: float,
+                              baseline: str = "none", return_offset: float = 0.0, seed: int = 0,
+                              max_steps: int = 200) -> Tensor:
+    """Exact J(θ_k) of ``n_runs`` independent REINFORCE learners on a tabular MDP, from θ_0 = 0.
+
+    Every update samples ``n_episodes`` episodes per learner and ascends (1.9),
+    θ ← θ + lr · (1/N) Σ_n (R(τ_n) + c − b) ∇log p_θ(τ_n), with c the ``return_offset`` (every
+    return shifted by the same c) and b the baseline: 0 (``"none"``) or the mean shifted return
+    of the learner's *previous* batch (``"previous_batch"``, 0 at the first update), which
+    depends only on past data and so leaves each update unbiased (2.2). J is the exact
+    objective of ``mdp`` (the offset would only add c to it). The learners run in parallel.
+
+    Shapes:
+        result: (n_runs, n_updates + 1), float64.
+    """
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline: expected one of {BASELINES}, got {baseline!r}")
+    for name, value in (("n_runs", n_runs), ("n_updates", n_updates), ("n_episodes", n_episodes),
+                        ("max_steps", max_steps)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    K, N, S = int(n_runs), int(n_episodes), mdp.n_states
+    gen = torch.Generator().manual_seed(int(seed))
+    next_p = torch.cat([mdp.P, (1 - mdp.P.sum(-1, keepdim=True)).clamp_min(0)], dim=-1)  # last: episode ends
+    theta = torch.zeros(K, S, mdp.n_actions, dtype=torch.float64)
+    b = torch.zeros(K, 1, dtype=torch.float64)
+    history = [_exact_objectives(mdp, torch.softmax(theta, -1))]
+    rows = torch.arange(K)[:, None].expand(K, N)
+    for _ in range(int(n_updates)):
+        pi = torch.softmax(theta, -1)
+        s = _draw(mdp.mu0.expand(K, N, S), gen)
+        alive = torch.ones(K, N, dtype=torch.bool)
+        R = torch.zeros(K, N, dtype=torch.float64)
+        score = torch.zeros(K, N, S, mdp.n_actions, dtype=torch.float64)  # ∇log p(τ) per episode
+        for t in range(int(max_steps)):
+            p_s = pi[rows, s]  # (K, N, A)
+            a = _draw(p_s, gen).clamp_max(mdp.n_actions - 1)
+            step_score = torch.nn.functional.one_hot(a, mdp.n_actions).double() - p_s
+            score[rows, torch.arange(N)[None, :].expand(K, N), s] += alive[..., None] * step_score
+            R += alive * mdp.gamma**t * mdp.R[s, a]
+            nxt = _draw(next_p[s, a], gen)
+            alive = alive & (nxt < S)
+            if not bool(alive.any()):
+                break
+            s = torch.where(alive, nxt, 0)
+        R = R + float(return_offset)
+        theta = theta + float(lr) * ((R - b)[..., None, None] * score).mean(1)
+        if baseline == "previous_batch":
+            b = R.mean(1, keepdim=True)
+        history.append(_exact_objectives(mdp, torch.softmax(theta, -1)))
+    return torch.stack(history, dim=1)

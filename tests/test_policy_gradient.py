@@ -174,3 +174,45 @@ def test_baselined_estimates_by_hand():
         pe.policy_gradient.baselined_estimates(g, R, torch.zeros(4))
     with pytest.raises(ValueError, match="score_sums"):
         pe.policy_gradient.baselined_estimates(g[:3], R, 0.0)
+
+
+def test_bandit_optimal_baseline_by_hand_and_from_samples():
+    pg = pe.policy_gradient
+    # π = (½, ½): both scores have ‖g‖² = ½, so b* is the plain mean of the rewards
+    assert float(pg.bandit_optimal_baseline([0.0, 0.0], [1.0, 3.0])) == pytest.approx(2.0)
+    # π = (¼, ¾): ‖g(0)‖² = 2·(¾)², ‖g(1)‖² = 2·(¼)², so b* = (¼·9/8 r0 + ¾·1/8 r1) / (3/8) = ¾ r0 + ¼ r1
+    logits = torch.tensor([0.0, float(np.log(3.0))], dtype=torch.float64)
+    assert float(pg.bandit_optimal_baseline(logits, [1.0, 0.0])) == pytest.approx(0.75)
+    # against the sample formula (2.4) on many one-step episodes
+    logits, rewards = torch.tensor([0.3, -1.0, 1.2], dtype=torch.float64), torch.tensor([1.0, -2.0, 0.5])
+    a = torch.multinomial(torch.softmax(logits, -1), 200_000, replacement=True, generator=torch.Generator().manual_seed(0))
+    g = pg.score(logits[None, :], torch.zeros_like(a), a)
+    sampled = float(pg.optimal_constant_baseline(g, rewards.double()[a]))
+    assert sampled == pytest.approx(float(pg.bandit_optimal_baseline(logits, rewards)), abs=0.02)
+    with pytest.raises(ValueError, match="logits"):
+        pg.bandit_optimal_baseline([0.0], [1.0])
+    with pytest.raises(ValueError, match="rewards"):
+        pg.bandit_optimal_baseline([0.0, 1.0], [1.0, 2.0, 3.0])
+
+
+def test_reinforce_learning_curves():
+    pg, tm = pe.policy_gradient, pe.toy_mdps
+    mdp = tm.corridor()
+    J0 = float(tm.objective(mdp, torch.zeros(3, 2, dtype=torch.float64)))
+    still = pg.reinforce_learning_curves(mdp, 3, 4, 10, lr=0.0)
+    assert still.shape == (3, 5) and torch.allclose(still, torch.full_like(still, J0))
+    # many episodes and a small step: one update is θ ← θ + lr ∇J, so J rises by about lr ‖∇J‖²
+    lr = 0.05
+    grad = tm.exact_gradient(mdp, torch.zeros(3, 2, dtype=torch.float64))
+    first = pg.reinforce_learning_curves(mdp, 4, 1, 20_000, lr=lr)[:, 1] - J0
+    assert float(first.mean()) == pytest.approx(lr * float((grad**2).sum()), rel=0.1)
+    # the first update has b = 0 in both settings, so with one seed they agree; then they learn
+    a = pg.reinforce_learning_curves(mdp, 2, 1, 50, 1.0, "none", 1.0, seed=3)
+    b = pg.reinforce_learning_curves(mdp, 2, 1, 50, 1.0, "previous_batch", 1.0, seed=3)
+    assert torch.equal(a, b)
+    learnt = pg.reinforce_learning_curves(mdp, 4, 40, 50, 1.0, "previous_batch", 1.0, seed=0)
+    assert bool((learnt[:, -1] > J0 + 0.4).all())
+    with pytest.raises(ValueError, match="baseline"):
+        pg.reinforce_learning_curves(mdp, 1, 1, 1, 1.0, baseline="mean")
+    with pytest.raises(ValueError, match="n_episodes"):
+        pg.reinforce_learning_curves(mdp, 1, 1, 0, 1.0)

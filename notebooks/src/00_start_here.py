@@ -8,23 +8,26 @@
 #
 # **You will learn** in this notebook
 # 1. how the course is organised and how to move through it;
-# 2. the notation every later notebook uses (with the Chinese terms of the source notes);
-# 3. how to check that your environment works, and on which device it computes;
-# 4. how exercises work: `check`, `hint` and `solution`.
+# 2. reinforcement learning in one page, on a tiny problem you step through by hand: the
+#    agent–environment loop, states, actions, rewards and episodes, the Markov property, what
+#    the values $V$ and $Q$ mean, and on-policy versus off-policy learning;
+# 3. the notation every later notebook uses (with the Chinese terms of the source notes);
+# 4. how to check that your environment works, and on which device it computes;
+# 5. how exercises work: `check`, `hint` and `solution`.
 
 # %% [markdown]
 # ## 1. The map
 #
 # | # | notebook | the idea you leave with |
 # |---|---|---|
-# | 00 | start here | notation, environment, exercises |
-# | 01 | policy gradient | ∇J(θ) = E[Σ_t ∇log π_θ(a_t\|s_t) · R(τ)], the log-derivative trick, REINFORCE |
-# | 02 | baseline | subtracting b(s) leaves the gradient unbiased and can cut its variance |
-# | 03 | reward-to-go and advantage | only future rewards matter; A = Q − V |
+# | 00 | start here | the RL loop, notation, environment, exercises |
+# | 01 | policy gradient | $\nabla J(\theta) = \mathbb{E}[\sum_t \nabla\log\pi_\theta(a_t \mid s_t)\, R(\tau)]$, the log-derivative trick, REINFORCE |
+# | 02 | baseline | subtracting $b(s_t)$ leaves the gradient unbiased and can cut its variance |
+# | 03 | reward-to-go and advantage | only future rewards matter; $A = Q - V$ |
 # | 04 | importance sampling | reusing data from an older policy: the ratio and the surrogate |
 # | 05 | PPO-clip | the clipped surrogate and its six cases; PPO-penalty; TRPO |
 # | 06 | TD and MC | two ways to learn V, their bias and variance |
-# | 07 | GAE | the λ-average of k-step advantages, and what λ trades |
+# | 07 | GAE | the $\lambda$-average of $k$-step advantages, and what $\lambda$ trades |
 # | 08 | actor-critic PPO | the complete update with its diagnostics |
 # | 09 | PPO for language models | per-token KL reward, KL control, a toy RLHF run |
 # | 10 | CartPole on the GPU | everything together, trained to 500 |
@@ -44,44 +47,229 @@ import ppo_edu as pe
 print("ppo_edu", pe.__version__)
 
 # %% [markdown]
-# ## 2. Notation
+# ## 2. Reinforcement learning in one page
+#
+# In supervised learning every input comes with the right answer. In reinforcement learning
+# (RL) an **agent** acts in an **environment** and only gets a number, the **reward**, for what
+# it did; nobody says which action would have been right, and what the agent sees next
+# depends on what it did. One round of the loop, at time step $t$:
+#
+# 1. the agent observes the **state** $s_t$;
+# 2. it picks an **action** $a_t$, drawn from its **policy** $\pi(a \mid s_t)$, a probability for each action;
+# 3. the environment answers with a reward $r_t$ (in the corridor below it is fixed,
+#    $r_t = r(s_t, a_t)$; in general it is random with mean $r(s_t, a_t)$) and the next state
+#    $s_{t+1} \sim P(\cdot \mid s_t, a_t)$, or says that the episode is over.
+#
+# An **episode** runs from a start state $s_0 \sim \nu_0$ until it ends. Its (discounted)
+# **return** adds up the rewards along the trajectory $\tau = (s_0, a_0, r_0, s_1, \dots)$,
+# each weighted by the discount factor $\gamma \in [0, 1]$ once per step of delay:
+#
+# $$R(\tau) = \sum_{t=0}^{T-1} \gamma^t r_t. \tag{0.1}$$
+#
+# The goal: a policy whose episodes have the largest expected return,
+# $J(\pi) = \mathbb{E}_{\tau \sim \pi}[R(\tau)]$.
+#
+# ### The corridor, by hand
+#
+# The course's test problem has three cells. You start in cell 0; the goal is to the right of
+# cell 2.
+#
+# ```
+#  dead end ◀─ [ cell 0 ] ── [ cell 1 ] ── [ cell 2 ] ─▶ goal
+#               start
+# ```
+#
+# Actions are `left` and `right`. Every step costs $-0.1$; stepping `right` out of cell 2
+# reaches the goal and pays $+1$ instead; `left` out of cell 0 ends in the dead end. Both end
+# the episode. A move between two cells *slips* with probability 0.2: you stay where you
+# are. `pe.tabular_env.TabularEnv` turns these tables into an environment you can step:
+# `reset()` gives $s_0$, `step(action)` gives (next state, reward, terminated, truncated).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+corridor = pe.toy_mdps.corridor()
+env = pe.tabular_env.TabularEnv(corridor, seed=0)
+state = env.reset()
+print("start in cell", state)
+for action in ["right", "right", "right", "right", "right"]:
+    next_state, reward, terminated, truncated = env.step(action)
+    print(f"in cell {state}, {action:<5} → reward {reward:+.1f}, next state {next_state}, terminated={terminated}")
+    state = next_state
+    if terminated or truncated:
+        break
+assert terminated and reward == 1.0  # we reached the goal
+
+# %% [markdown]
+# Your turn: run the next cell a few times (each run takes one step); change the action to
+# `"left"`, start again with `env.reset()`, and try to fall into the dead end. Where you end
+# up after a `right` in cell 0 is random (the slip), but the reward is not.
+
+# %% tags=["nbval-ignore-output"]
+print("now in cell", env.state if env.state is not None else "— (episode over)")
+if env.state is None:
+    print("new episode, in cell", env.reset())
+print(env.step("right"))
+
+# %% [markdown]
+# A **policy** is a table here: one row per state, one probability per action. The *uniform*
+# policy tosses a coin in every cell. Its episodes differ from run to run, and so do their
+# returns: the return is a random variable, and what we optimise is its expectation.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import torch
+
+uniform = torch.full((3, 2), 0.5, dtype=torch.float64)
+env = pe.tabular_env.TabularEnv(corridor, seed=1)
+for _ in range(3):
+    steps = pe.tabular_env.run_episode(env, uniform)
+    ret = sum(corridor.gamma**t * r for t, (_, _, r) in enumerate(steps))
+    path = " ".join(f"{s}{corridor.action_names[a][0].upper()}" for s, a, _ in steps)
+    print(f"cells and actions: {path:<22} steps {len(steps)}   return {ret:+.3f}")
+
+# %% [markdown]
+# ### The Markov property
+#
+# The next state and the reward depend only on the current state and action, not on how the
+# agent got there:
+#
+# $$\Pr(s_{t+1} \mid s_t, a_t, s_{t-1}, a_{t-1}, \dots, s_0) = P(s_{t+1} \mid s_t, a_t). \tag{0.2}$$
+#
+# That is what makes the state a *state*: it holds everything about the past that matters for
+# the future. A test on 20 000 episodes of the uniform policy: from cell 1, `right` reaches
+# cell 2 with probability 0.8, whether the step before was a `left` or a `right`.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+episodes = pe.toy_mdps.sample_episodes(corridor, uniform, 20_000, torch.Generator().manual_seed(0))
+s, a, m = episodes.states, episodes.actions, episodes.mask
+here = (s[1:-1] == 1) & (a[1:-1] == 1) & m[1:-1] & m[:-2]  # in cell 1, `right`, with a step before
+arrived = (s[2:] == 2) & m[2:]  # the next step happens in cell 2
+for name, prev in (("left", 0), ("right", 1)):
+    cases = here & (a[:-2] == prev)
+    p = float(arrived[cases].double().mean())
+    se = (0.8 * 0.2 / int(cases.sum())) ** 0.5
+    assert abs(p - 0.8) < 4 * se
+    print(f"previous action {name:<5}: Pr(cell 2 | cell 1, right) = {p:.3f} ± {se:.3f}   ({int(cases.sum())} cases)")
+
+# %% [markdown]
+# The course's environments are Markov by construction. A real system observed only in part
+# is not: CartPole described by the cart's position alone hides the velocities that decide
+# where it goes next. Then one feeds the agent more (the full state, or a history).
+#
+# ### Values: how good a state, how good an action
+#
+# Two expectations carry most of RL. The **state value** $V^\pi(s)$ is the expected return when
+# you start in $s$ and follow $\pi$. The **action value** $Q^\pi(s, a)$ is the expected return
+# when you start in $s$, take $a$ first, and follow $\pi$ after that. Averaging $Q$ over the
+# policy's own choice gives $V$:
+#
+# $$V^\pi(s) = \mathbb{E}_\pi\big[R \mid s_0 = s\big], \qquad Q^\pi(s, a) = \mathbb{E}_\pi\big[R \mid s_0 = s, a_0 = a\big], \qquad V^\pi(s) = \sum_a \pi(a \mid s)\, Q^\pi(s, a). \tag{0.3}$$
+#
+# Every corridor episode starts in cell 0, so the average return of those 20 000 episodes
+# estimates $V(\text{cell } 0)$. `pe.toy_mdps` computes the exact values (notebook 01 shows how,
+# by solving a linear system); the sample average agrees:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import numpy as np
+
+discount = corridor.gamma ** torch.arange(episodes.rewards.shape[0], dtype=torch.float64)
+returns = (discount[:, None] * episodes.rewards).sum(0)
+V = pe.toy_mdps.state_values(corridor, uniform)
+Q = pe.toy_mdps.action_values(corridor, uniform)
+se = float(returns.std()) / len(returns) ** 0.5
+assert abs(float(returns.mean()) - float(V[0])) < 4 * se
+assert torch.allclose((uniform * Q).sum(1), V)  # V = Σ_a π(a|s) Q(s, a)
+assert bool((Q[:, 1] > Q[:, 0]).all()) and float(Q[2, 1]) == 1.0  # right is better everywhere
+print(f"average return of 20 000 episodes = {returns.mean():.3f} ± {se:.3f};  exact V(cell 0) = {V[0]:.3f}")
+print("V(s)         :", np.round(V.numpy(), 3).tolist())
+print("Q(s, left)   :", np.round(Q[:, 0].numpy(), 3).tolist())
+print("Q(s, right)  :", np.round(Q[:, 1].numpy(), 3).tolist())
+
+# %% [markdown]
+# Read the numbers: in every cell $Q(s, \text{right}) > Q(s, \text{left})$, so moving right is
+# better than the coin toss; $Q(\text{cell } 2, \text{right}) = 1$ exactly (the goal, for sure).
+# Notebook 03 uses the difference $A = Q - V$, the **advantage**; notebooks 06–07 learn $V$
+# from data when no one gives us the tables.
+#
+# ### On-policy and off-policy
+#
+# An average of returns estimates the value of the policy that *collected* them, and of no other.
+# The 20 000 uniform episodes estimate $J$(uniform); they say nothing directly about the policy
+# "always right":
+
+# %%
+# NBVAL_CHECK_OUTPUT
+always_right = torch.tensor([[0.0, 1.0]] * 3, dtype=torch.float64)
+J_right = float(pe.toy_mdps.state_values(corridor, always_right)[0])
+right_eps = pe.toy_mdps.sample_episodes(corridor, always_right, 20_000, torch.Generator().manual_seed(1))
+right_returns = (discount[: right_eps.rewards.shape[0], None] * right_eps.rewards).sum(0)
+assert abs(float(right_returns.mean()) - J_right) < 0.01 and abs(float(returns.mean()) - J_right) > 0.5
+print(f"exact J(always right) = {J_right:.3f}")
+print(f"average return of its own episodes      = {right_returns.mean():.3f}")
+print(f"average return of the uniform episodes  = {returns.mean():.3f}   (the value of the uniform policy)")
+
+# %% [markdown]
+# A method is **on-policy** when it learns about the policy that collects its data:
+# REINFORCE (notebooks 01–03) samples episodes with the current policy, takes one step, and
+# must throw them away, because after the step they came from another policy. A method is
+# **off-policy** when it learns about one policy (the *target*) from data of another (the
+# *behaviour policy*, written $\mu$). Notebook 04 shows how: reweight each sample by the ratio
+# of the two policies' probabilities. PPO (05) is on-policy with a little reuse: it collects
+# with $\pi_{\theta_\text{old}}$, then takes a few epochs of steps on that batch, corrected by the
+# ratio, before collecting again.
+
+# %% [markdown]
+# ## 3. Notation
 #
 # The same symbols in every notebook. The last column gives the terms used in the Chinese
 # notes this course started from, for readers who come from them.
 #
 # | symbol | meaning | 中文 |
 # |---|---|---|
-# | s_t, a_t, r_t | state, action, reward at step t | 状态, 动作, 奖励 |
-# | τ = (s_0, a_0, r_0, s_1, …) | a trajectory (one episode) | 轨迹 |
-# | π_θ(a\|s) | the policy with parameters θ | 策略 |
-# | γ ∈ [0, 1] | discount factor | 折扣因子 |
-# | R(τ) = Σ_t γ^t r_t | the (discounted) return of a whole episode | 总回报 |
-# | G_t = Σ_{t'≥t} γ^{t'−t} r_{t'} | reward-to-go, the return from step t on | 回报 / reward-to-go |
-# | J(θ) = E_τ~π_θ[R(τ)] | the objective (in the notes: R̄_θ, the expected reward) | 期望回报 |
-# | V(s), Q(s, a) | state value, action value | 状态价值, 动作价值 |
-# | A(s, a) = Q(s, a) − V(s) | advantage | 优势函数 |
-# | b | baseline | 基线 |
-# | d^π(s) = Σ_t γ^t Pr(s_t = s) | discounted state visits (not normalised) | 状态访问分布 (the notes multiply by 1 − γ) |
-# | θ_old (also θ′) | the parameters that collected the data | 旧策略 |
-# | ρ_t = π_θ(a_t\|s_t) / π_θ_old(a_t\|s_t) | probability ratio (importance weight) | 概率比率 / 重要性权重 |
-# | ε | clip range of the ratio | 裁剪范围 |
-# | δ_t = r_t + γV(s_{t+1}) − V(s_t) | TD residual (TD error) | 时序差分误差 |
-# | λ ∈ [0, 1] | GAE parameter | 广义优势估计 (GAE) 的 λ |
+# | $s_t, a_t, r_t$ | state, action, reward at step $t$ | 状态, 动作, 奖励 |
+# | $\nu_0(s)$ | start distribution, $\Pr(s_0 = s)$ (`mdp.mu0` in the code) | 初始状态分布 |
+# | $P(s' \mid s, a)$ | transition probabilities of the environment | 状态转移概率 |
+# | $r(s, a)$ | expected reward for $a$ in $s$ (the table `mdp.R`); $r_t$ is the sampled one | 奖励函数 |
+# | $\tau = (s_0, a_0, r_0, s_1, \dots)$ | a trajectory (one episode) | 轨迹 |
+# | $\pi_\theta(a \mid s)$ | the policy with parameters $\theta$ | 策略 |
+# | $\gamma \in [0, 1]$ | discount factor | 折扣因子 |
+# | $R(\tau) = \sum_t \gamma^t r_t$ | the (discounted) return of a whole episode | 总回报 |
+# | $G_t = \sum_{t' \ge t} \gamma^{t'-t} r_{t'}$ | reward-to-go, the return from step $t$ on | 回报 / reward-to-go |
+# | $J(\theta) = \mathbb{E}_{\tau \sim \pi_\theta}[R(\tau)]$ | the objective (in the notes: $\bar R_\theta$, the expected reward) | 期望回报 |
+# | $V^\pi(s)$, $Q^\pi(s, a)$ | state value, action value | 状态价值, 动作价值 |
+# | $A^\pi(s, a) = Q^\pi(s, a) - V^\pi(s)$ | advantage | 优势函数 |
+# | $\hat A_t$ | an estimate of $A(s_t, a_t)$ computed from data (notebooks 05–08: GAE) | 优势估计 |
+# | $b$, $b(s_t)$ | baseline | 基线 |
+# | $d^\pi(s) = \sum_t \gamma^t \Pr(s_t = s)$ | discounted state visits (not normalised) | 状态访问分布 (the notes multiply by $1 - \gamma$) |
+# | on-policy / off-policy | learning from data of the current policy / of another one | 同策略 / 异策略 |
+# | $\mu$ | behaviour policy, the one that collected the data (notebook 04) | 行为策略 |
+# | $\theta_\text{old}$ (also $\theta'$) | the parameters that collected the data | 旧策略 |
+# | $\rho_t = \pi_\theta(a_t \mid s_t) / \pi_{\theta_\text{old}}(a_t \mid s_t)$ | probability ratio (importance weight) | 概率比率 / 重要性权重 |
+# | $\mathbb{E}_t[\cdot]$ | average over the steps $t$ of a collected batch (the PPO paper's $\hat{\mathbb{E}}_t$) | 经验平均 |
+# | $\alpha$ | a step length: the learning rate, or how far along a direction $u$ we move, $\theta_\text{old} + \alpha u$ | 学习率 / 步长 |
+# | $\epsilon$ | clip range of the ratio | 裁剪范围 |
+# | $\delta_t = r_t + \gamma V(s_{t+1}) - V(s_t)$ | TD residual (TD error); $\delta$ means nothing else in the course | 时序差分误差 |
+# | $\lambda \in [0, 1]$ | GAE parameter | 广义优势估计 (GAE) 的 $\lambda$ |
 # | terminated / truncated | the episode ended / was cut by a time limit | 终止 / 截断 |
-# | β | weight of a KL penalty | KL 惩罚系数 |
-# | π_ref | frozen reference policy (language models) | 参考模型 |
+# | $\beta$ | weight of a KL penalty | KL 惩罚系数 |
+# | $\kappa$ | the KL budget of a trust region (TRPO, notebook 05) | 信赖域 (KL 约束上限) |
+# | $\pi_\text{ref}$ | frozen reference policy (language models) | 参考模型 |
 #
 # Shapes use **T** for time, **N** for parallel environments, **B = T·N** for a batch,
 # **O** for observation size and **A** for the number of actions. Rollouts are
-# **time-major**: a reward tensor has shape (T, N), row t holds step t of every environment.
+# **time-major**: a reward tensor has shape $(T, N)$, row $t$ holds step $t$ of every environment.
 #
 # Two conventions worth fixing now, because the source notes are loose about them:
-# * J(θ) is **maximised**. Optimisers minimise, so code minimises a loss = −objective.
+# * $J(\theta)$ is **maximised**. Optimisers minimise, so code minimises a loss $= -$objective.
 # * An episode that **terminates** (the pole falls) has no future; one that is **truncated**
-#   (the 500-step limit) still has one, and we bootstrap it with V of the last observation.
+#   (the 500-step limit) still has one: cut after its last action $a_{T-1}$, we bootstrap it
+#   with $V(s_T)$, the value of the *next* observation $s_T$, the one the time limit kept us from
+#   acting in.
 
 # %% [markdown]
-# ## 3. Your environment
+# ## 4. Your environment
 #
 # `pe.runtime.environment_report()` lists the versions the course runs on and the device it
 # will compute on: `cuda` when PyTorch sees an NVIDIA GPU, else `cpu`. Everything runs on a
@@ -110,8 +298,6 @@ except ValueError as err:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import torch
-
 pe.seed_everything(0)
 a = torch.randn(3)
 pe.seed_everything(0)
@@ -120,10 +306,10 @@ assert torch.equal(a, b)
 print([round(x, 4) for x in a.tolist()])
 
 # %% [markdown]
-# ## 4. How long does the future count? A first figure
+# ## 5. How long does the future count? A first figure
 #
-# Discounting with γ weighs a reward t steps ahead by γ^t. The sum of the weights,
-# Σ_t γ^t = 1/(1 − γ), is the *effective horizon*: γ = 0.99 looks about 100 steps ahead.
+# Discounting with $\gamma$ weighs a reward $t$ steps ahead by $\gamma^t$. The sum of the weights,
+# $\sum_t \gamma^t = 1/(1 - \gamma)$, is the *effective horizon*: $\gamma = 0.99$ looks about 100 steps ahead.
 # Figures are drawn by functions in `pe.plots` (data in, figure out); the same figure is
 # written to `figures/` by `python -m ppo_edu figures`.
 
@@ -131,13 +317,11 @@ print([round(x, 4) for x in a.tolist()])
 pe.plots.discount_weights([0.5, 0.9, 0.99], horizon=250)
 
 # %% [markdown]
-# Notice the scale: at t = 1/(1 − γ) steps the weight has fallen to about 1/e ≈ 0.37 when γ is
-# close to 1, so rewards several horizons ahead hardly count. The numbers:
+# Notice the scale: at $t = 1/(1 - \gamma)$ steps the weight has fallen to about $1/e \approx 0.37$ when
+# $\gamma$ is close to 1, so rewards several horizons ahead hardly count. The numbers:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import numpy as np
-
 for g in (0.5, 0.9, 0.99):
     weights = g ** np.arange(10_000)
     horizon = round(1 / (1 - g))
@@ -146,7 +330,7 @@ for g in (0.5, 0.9, 0.99):
 assert abs(0.99**100 - np.exp(-1)) < 0.01
 
 # %% [markdown]
-# ## 5. How exercises work
+# ## 6. How exercises work
 #
 # An exercise gives you a function to complete. Write your code between the markers, run the
 # cell, and the `check` below it compares your function with the course's reference on
@@ -162,11 +346,9 @@ assert abs(0.99**100 - np.exp(-1)) < 0.01
 # switch solutions off). A wrong answer never crashes the notebook: later cells use the
 # package's own implementation.
 #
-# **Exercise 0.1** (a warm-up). Write the discounted return of one episode,
-#
-# $$R(\tau) = \sum_{t=0}^{T-1} \gamma^t r_t. \tag{0.1}$$
-#
-# `rewards` is a 1-D tensor of length T; return a single number.
+# **Exercise 0.1** (a warm-up). Write the discounted return (0.1) of one episode,
+# $R(\tau) = \sum_{t=0}^{T-1} \gamma^t r_t$. `rewards` is a 1-D tensor of length $T$; return a
+# single number.
 
 # %%
 def discounted_sum(rewards, gamma):
@@ -212,11 +394,52 @@ pe.exercises.discounted_sum.hint()
 pe.exercises.discounted_sum.solution()
 
 # %% [markdown]
+# **Exercise 0.2** (derive it on paper first). What is $V(s)$ of the policy "always right" in
+# each cell of a corridor with `n_states` cells, slip probability $p$, step reward $c$, goal
+# reward $g$ and discount $\gamma$? No sampling and no linear solve: write the equation that
+# $V(s)$ satisfies, one step at a time, starting from the last cell, and solve it by hand.
+#
+# *Predict before you run:* in the course's corridor ($p = 0.2$, $c = -0.1$, $g = 1$,
+# $\gamma = 0.9$), is $V(\text{cell } 0)$ above or below $\gamma^2 g + c(1 + \gamma) = 0.62$, the value
+# without slips? By how much? The cell after the exercise prints the answer.
+
+# %%
+def always_right_values(n_states, slip, step_reward, goal_reward, gamma):
+    ### BEGIN SOLUTION
+    V = torch.zeros(n_states, dtype=torch.float64)
+    V[-1] = goal_reward  # `right` in the last cell reaches the goal for sure
+    for s in reversed(range(n_states - 1)):
+        # V(s) = c + γ[(1 − p) V(s + 1) + p V(s)]: a slip keeps you in s. Solve for V(s).
+        V[s] = (step_reward + gamma * (1 - slip) * V[s + 1]) / (1 - gamma * slip)
+    return V
+    ### END SOLUTION
+
+
+pe.exercises.always_right_values.check(always_right_values)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+V_right = pe.toy_mdps.state_values(corridor, always_right)
+no_slip = corridor.gamma**2 * 1.0 - 0.1 * (1 + corridor.gamma)
+assert V_right[0] < no_slip
+print("V of always right:", np.round(V_right.numpy(), 4).tolist(), f"  without slips V(cell 0) = {no_slip:.2f}")
+
+# %% [markdown]
+# Slips cost: each one repeats a step cost and delays the goal by a factor $\gamma$.
+
+# %% [markdown]
 # ## Recap
 #
 # * The course goes 00 → 10; each notebook imports the tested package `ppo_edu`.
-# * Notation: time-major (T, N) tensors; J is maximised, losses are −objective;
-#   *terminated* has no future, *truncated* is bootstrapped.
+# * RL: an agent acts, the environment answers with a reward and the next state; an episode's
+#   return (0.1) is the discounted sum of its rewards, and the agent wants a policy with a large
+#   expected return. The state is Markov (0.2): the future depends on the past only through it.
+# * $V^\pi(s)$ is the expected return from $s$, $Q^\pi(s, a)$ the same after first taking $a$,
+#   and $V = \sum_a \pi Q$ (0.3). Averages of returns estimate the value of the policy that
+#   collected them: on-policy methods learn from their own fresh data, off-policy methods
+#   reweight another policy's data (notebook 04).
+# * Notation: time-major $(T, N)$ tensors; $J$ is maximised, losses are $-$objective;
+#   *terminated* has no future, *truncated* is bootstrapped with $V(s_T)$.
 # * `pe.get_device("auto")` picks the GPU when there is one; `pe.seed_everything` makes runs
 #   repeatable.
 # * Exercises: fill the blank, run `check`; use `hint()` when stuck.

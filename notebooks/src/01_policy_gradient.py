@@ -1,19 +1,20 @@
 # %% [markdown]
 # # 01 · Policy gradient
 #
-# A policy π_θ(a|s) picks actions; we want the parameters θ that collect the most reward.
-# The trouble: the reward depends on θ only through *which actions get sampled*, and
-# sampling has no derivative. This notebook derives the way around it and checks every
+# A policy $\pi_\theta(a \mid s)$ picks actions; we want the parameters $\theta$ that collect the
+# most reward. The trouble: the reward depends on $\theta$ only through *which actions get
+# sampled*, and sampling has no derivative. This notebook derives the way around it and checks every
 # step against a small problem whose answer we know exactly.
 #
 # **You will learn**
-# 1. the objective J(θ) and the probability of a trajectory;
-# 2. the *log-derivative trick*, ∇p = p ∇log p (checked with sympy), and why the unknown
-#    environment drops out of the gradient;
-# 3. the score ∇_θ log π_θ(a|s) of a softmax policy (checked with sympy and autograd);
-# 4. REINFORCE, a Monte-Carlo estimate of ∇J, and how its error shrinks like 1/√N against the
-#    **exact** gradient of a small MDP;
-# 5. why code *minimises* a loss −J while the maths does gradient *ascent* on J.
+# 1. the objective $J(\theta)$ and the probability of a trajectory;
+# 2. the *log-derivative trick*, $\nabla p = p\, \nabla\log p$ (checked with sympy), and why the
+#    unknown environment drops out of the gradient;
+# 3. the score $\nabla_\theta \log \pi_\theta(a \mid s)$ of a softmax policy (checked with sympy and autograd);
+# 4. REINFORCE, a Monte-Carlo estimate of $\nabla J$, what its update does (raise the
+#    log-probability of each sampled action in proportion to its episode's return), and how its
+#    error shrinks like $1/\sqrt N$ against the **exact** gradient of a small MDP;
+# 5. why code *minimises* a loss $-J$ while the maths does gradient *ascent* on $J$.
 
 # %%
 import itertools
@@ -29,39 +30,44 @@ tm, pg = pe.toy_mdps, pe.policy_gradient
 # %% [markdown]
 # ## 1. The objective
 #
-# An episode (trajectory) is τ = (s_0, a_0, r_0, s_1, a_1, r_1, …, s_{T−1}, a_{T−1}, r_{T−1}).
-# Its discounted return and the objective are
+# An episode (trajectory) is $\tau = (s_0, a_0, r_0, s_1, a_1, r_1, \dots, s_{T-1}, a_{T-1}, r_{T-1})$
+# (notebook 00, §2). Its discounted return and the objective are
 #
 # $$R(\tau) = \sum_{t=0}^{T-1} \gamma^t r_t, \qquad J(\theta) = \mathbb{E}_{\tau \sim p_\theta}\big[R(\tau)\big] = \sum_\tau p_\theta(\tau)\, R(\tau). \tag{1.1}$$
 #
 # The probability of a trajectory multiplies the start distribution, the policy's choices
 # and the environment's transitions:
 #
-# $$p_\theta(\tau) = \mu_0(s_0) \prod_{t=0}^{T-1} \pi_\theta(a_t \mid s_t)\, P(s_{t+1} \mid s_t, a_t). \tag{1.2}$$
+# $$p_\theta(\tau) = \nu_0(s_0) \prod_{t=0}^{T-1} \pi_\theta(a_t \mid s_t)\, P(s_{t+1} \mid s_t, a_t). \tag{1.2}$$
 #
-# Only the π factors depend on θ. The environment (μ0, P) is unknown to the agent: all it can
-# do is *sample* episodes. (The source notes call J "R̄_θ", the expected reward; same thing.)
+# Only the $\pi$ factors depend on $\theta$. The environment (the start distribution $\nu_0$ and the
+# transitions $P$) is unknown to the agent: all it can do is *sample* episodes. (The source
+# notes call $J$ "$\bar R_\theta$", the expected reward; same thing.)
 #
 # ### A small MDP with an exact answer
 #
-# To check estimators we need the true value. `pe.toy_mdps.corridor()` is three cells in a
-# row; you start in cell 0. `right` moves one cell to the right, `left` one to the left; a
-# move between two cells slips with probability 0.2 (you stay where you are). Every step
-# costs 0.1; `left` from cell 0 leaves through a dead end, `right` from cell 2 reaches the
-# goal and pays +1 instead. Both end the episode. γ = 0.9.
+# To check estimators we need the true value. We use the corridor of notebook 00,
+# `pe.toy_mdps.corridor()`: three cells in a row, start in cell 0; `right` and `left` move one
+# cell, a move between two cells slips with probability 0.2 (you stay where you are); every
+# step costs 0.1; `left` from cell 0 leaves through a dead end, `right` from cell 2 reaches the
+# goal and pays +1 instead. Both end the episode. $\gamma = 0.9$.
 #
-# For a tabular policy the values solve a *linear* system. Writing
-# r_π(s) = Σ_a π(a|s) R(s, a) and P_π(s, s') = Σ_a π(a|s) P(s'|s, a), the Bellman equation
-# V(s) = Σ_a π(a|s) [R(s, a) + γ Σ_{s'} P(s'|s, a) V(s')] is, in matrix form,
+# For a tabular policy the values are exact. The state value $V^\pi(s)$ of notebook 00 (0.3), the
+# expected return from $s$, satisfies a one-step consistency: the expected reward now plus
+# $\gamma$ times the value of wherever you land. With $r(s, a)$ the reward for $a$ in $s$, this
+# **Bellman equation** reads $V(s) = \sum_a \pi(a \mid s) \big[r(s, a) + \gamma \sum_{s'} P(s' \mid s, a)\, V(s')\big]$.
+# Writing $r_\pi(s) = \sum_a \pi(a \mid s)\, r(s, a)$ and $P_\pi(s, s') = \sum_a \pi(a \mid s)\, P(s' \mid s, a)$,
+# it is a *linear* system:
 #
-# $$V^\pi = r_\pi + \gamma P_\pi V^\pi \quad\Longleftrightarrow\quad (I - \gamma P_\pi)\, V^\pi = r_\pi, \qquad J = \mu_0^\top V^\pi. \tag{1.3}$$
+# $$V^\pi = r_\pi + \gamma P_\pi V^\pi \quad\Longleftrightarrow\quad (I - \gamma P_\pi)\, V^\pi = r_\pi, \qquad J = \nu_0^\top V^\pi. \tag{1.3}$$
 #
-# (Rows of P_π sum to less than 1 where an episode can end, so I − γP_π is invertible even for
-# γ = 1 when episodes end for sure.) The policy is a softmax of a table of logits θ[s, a],
+# (Rows of $P_\pi$ sum to less than 1 where an episode can end, so $I - \gamma P_\pi$ is invertible
+# even for $\gamma = 1$ when episodes end for sure.) The policy is a softmax of a table of logits
+# $\theta[s, a]$,
 #
 # $$\pi_\theta(a \mid s) = \frac{\exp \theta[s, a]}{\sum_b \exp \theta[s, b]}, \tag{1.4}$$
 #
-# and we start from θ = 0, the uniform policy.
+# and we start from $\theta = 0$, the uniform policy.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -88,7 +94,7 @@ print(f"Monte-Carlo J = {returns.mean():.3f} ± {std_err:.3f}   exact J = {J0:.3
 
 # %% [markdown]
 # Because (1.3) is differentiable, autograd through the linear solve gives the **exact**
-# gradient ∇_θ J, `pe.toy_mdps.exact_gradient`. We confirm it with finite differences:
+# gradient $\nabla_\theta J$, `pe.toy_mdps.exact_gradient`. We confirm it with finite differences:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -109,13 +115,13 @@ print(np.round(grad_exact.numpy(), 4))
 # same number to both logits of a state does not change the softmax, so J cannot change
 # in that direction.
 #
-# An agent does not have P and R, so it cannot solve (1.3). It has to estimate ∇J from
+# An agent does not have $P$ and $r$, so it cannot solve (1.3). It has to estimate $\nabla J$ from
 # sampled episodes. How?
 
 # %% [markdown]
 # ## 2. The log-derivative trick
 #
-# For any positive function p(θ), the chain rule gives ∇ log p = ∇p / p, that is
+# For any positive function $p(\theta)$, the chain rule gives $\nabla \log p = \nabla p / p$, that is
 #
 # $$\nabla_\theta p_\theta = p_\theta\, \nabla_\theta \log p_\theta. \tag{1.5}$$
 #
@@ -128,25 +134,25 @@ assert holds
 print(lhs, "=", rhs)
 
 # %% [markdown]
-# Differentiate (1.1) (R(τ) does not depend on θ; only the probabilities do), then use (1.5):
+# Differentiate (1.1) ($R(\tau)$ does not depend on $\theta$; only the probabilities do), then use (1.5):
 #
 # $$\nabla_\theta J(\theta) = \sum_\tau R(\tau)\, \nabla_\theta p_\theta(\tau) = \sum_\tau p_\theta(\tau)\, R(\tau)\, \nabla_\theta \log p_\theta(\tau) = \mathbb{E}_{\tau\sim p_\theta}\big[R(\tau)\, \nabla_\theta \log p_\theta(\tau)\big]. \tag{1.6}$$
 #
 # The gradient of an expectation has become the expectation of something we can compute
 # on a sampled episode. And that something does not need the environment: the log of (1.2)
-# is a sum, and μ0 and P do not depend on θ, so their gradients vanish:
+# is a sum, and $\nu_0$ and $P$ do not depend on $\theta$, so their gradients vanish:
 #
-# $$\nabla_\theta \log p_\theta(\tau) = \underbrace{\nabla_\theta \log \mu_0(s_0)}_{0} + \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t) + \sum_t \underbrace{\nabla_\theta \log P(s_{t+1} \mid s_t, a_t)}_{0}, \quad\text{so}\quad \nabla_\theta J = \mathbb{E}\Big[R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big]. \tag{1.7}$$
+# $$\nabla_\theta \log p_\theta(\tau) = \underbrace{\nabla_\theta \log \nu_0(s_0)}_{0} + \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t) + \sum_t \underbrace{\nabla_\theta \log P(s_{t+1} \mid s_t, a_t)}_{0}, \quad\text{so}\quad \nabla_\theta J = \mathbb{E}\Big[R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t)\Big]. \tag{1.7}$$
 #
 # (1.7) is an exact identity about an expectation. The source notes write it directly with
-# a sample average and an "=", and call it ∇R̄; the average over N episodes is an
+# a sample average and an "=", and call it $\nabla\bar R$; the average over $N$ episodes is an
 # *estimate* of it, which is the subject of section 4.
 
 # %% [markdown]
 # ## 3. The score of a softmax policy
 #
-# ∇_θ log π_θ(a|s) is called the **score**. For the softmax (1.4),
-# log π(a|s) = θ[s, a] − log Σ_b exp θ[s, b], and differentiating gives
+# $\nabla_\theta \log \pi_\theta(a \mid s)$ is called the **score**. For the softmax (1.4),
+# $\log \pi(a \mid s) = \theta[s, a] - \log \sum_b \exp \theta[s, b]$, and differentiating gives
 #
 # $$\frac{\partial \log \pi_\theta(a \mid s)}{\partial \theta[s', b]} = \mathbb{1}[s' = s]\,\big(\mathbb{1}[b = a] - \pi_\theta(b \mid s)\big). \tag{1.8}$$
 #
@@ -175,7 +181,7 @@ print(np.round(pg.score(theta_test, s_t, a_t).numpy(), 4) + 0.0)  # + 0.0 turns 
 
 # %% [markdown]
 # **Exercise 1.1.** Write the score of a softmax over the actions of one state: given the
-# logits (a 1-D tensor of length K) and an action index, return ∇_logits log softmax(logits)[action].
+# logits (a 1-D tensor of length $K$) and an action index, return $\nabla_\text{logits} \log \operatorname{softmax}(\text{logits})[\text{action}]$.
 
 # %%
 def softmax_score(logits, action):
@@ -190,7 +196,7 @@ def softmax_score(logits, action):
 pe.exercises.softmax_score.check(softmax_score)
 
 # %% [markdown] tags=["solution-demo"]
-# A classic slip is to differentiate π instead of log π. The checker knows it:
+# A classic slip is to differentiate $\pi$ instead of $\log \pi$. The checker knows it:
 
 # %% tags=["solution-demo"]
 def softmax_score_of_pi(logits, action):
@@ -203,19 +209,63 @@ def softmax_score_of_pi(logits, action):
 pe.exercises.softmax_score.check(softmax_score_of_pi)
 
 # %% [markdown]
-# ## 4. REINFORCE: estimating ∇J from episodes
+# **Exercise 1.3** (derive it first). A *bandit* is an MDP with one state and episodes of one
+# step: pick an action $a \sim \pi_\theta = \operatorname{softmax}(\theta)$, receive $r(a)$, done. So
+# $J(\theta) = \sum_a \pi_\theta(a)\, r(a)$. Use (1.7) and (1.8) to find $\partial J / \partial \theta_j$
+# in closed form, then code it: given the logits and the rewards (1-D, length $K$), return the
+# exact $\nabla J$ (no sampling, no autograd).
 #
-# Replace the expectation in (1.7) by an average over N sampled episodes:
+# *Predict before you run:* for logits $(0, 1, -1)$ and rewards $(1, 0, 2)$, which entries of
+# $\nabla J$ are positive? (Hint: compare each $r_j$ with $J$.)
+
+# %%
+def bandit_gradient(logits, rewards):
+    ### BEGIN SOLUTION
+    pi = torch.softmax(logits, dim=-1)
+    J = (pi * rewards).sum()
+    return pi * (rewards - J)
+    ### END SOLUTION
+
+
+pe.exercises.bandit_gradient.check(bandit_gradient)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+logits_b = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64)
+rewards_b = torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64)
+bandit = tm.TabularMDP(torch.zeros(1, 3, 1, dtype=torch.float64), rewards_b[None], torch.ones(1, dtype=torch.float64), 0.9)
+grad_b = tm.exact_gradient(bandit, logits_b[None])[0]
+J_b = float(tm.objective(bandit, logits_b[None]))
+assert torch.equal(grad_b > 0, rewards_b > J_b)  # pushed up exactly where r(a) beats the average J
+print(f"J = {J_b:.4f};  exact ∇J (autograd through the linear solve) = {np.round(grad_b.numpy(), 4).tolist()}")
+
+# %% [markdown]
+# The gradient of a bandit is $\pi_j\,(r_j - J)$: up for actions better than the policy's own
+# average, down for worse ones, each weighted by how often it is taken. The $J$ inside is the
+# "everything up" part of the score, done exactly; REINFORCE has to estimate it from samples, and
+# that is where notebook 02 begins.
+
+# %% [markdown]
+# ## 4. REINFORCE: estimating $\nabla J$ from episodes
+#
+# Replace the expectation in (1.7) by an average over $N$ sampled episodes:
 #
 # $$\hat g_N = \frac{1}{N} \sum_{n=1}^{N} \hat g(\tau_n), \qquad \hat g(\tau) = R(\tau) \sum_{t} \nabla_\theta \log \pi_\theta(a_t \mid s_t). \tag{1.9}$$
 #
-# Each one-episode estimate ĝ(τ_n) is unbiased (its expectation is ∇J, by (1.7)), and they are
-# independent, so the average has covariance Cov[ĝ(τ)]/N: its error shrinks like
+# Each one-episode estimate $\hat g(\tau_n)$ is unbiased (its expectation is $\nabla J$, by (1.7)), and they are
+# independent, so the average has covariance $\operatorname{Cov}[\hat g(\tau)]/N$: its error shrinks like
 #
 # $$\sqrt{\mathbb{E}\,\lVert \hat g_N - \nabla J \rVert^2} = \sqrt{\operatorname{tr}\operatorname{Cov}[\hat g(\tau)] / N}. \tag{1.10}$$
 #
-# `pe.policy_gradient.total_return_weights` puts R(τ) on every step of its episode and
-# `pe.policy_gradient.reinforce_estimates` returns one ĝ(τ_n) per episode, shape (N, S, A).
+# **What the update does.** A step $\theta \leftarrow \theta + \alpha\, \hat g_N$ moves along
+# $\nabla\log\pi_\theta(a_t \mid s_t)$, the direction that raises the log-probability of the action
+# taken, once for every step of every episode, each scaled by its episode's return $R(\tau_n)$:
+# actions of high-return episodes become more likely, actions of low-return episodes less likely,
+# in proportion to the return. It is a weighted maximum-likelihood step on the agent's own
+# actions, the return playing the part of the weight.
+#
+# `pe.policy_gradient.total_return_weights` puts $R(\tau)$ on every step of its episode and
+# `pe.policy_gradient.reinforce_estimates` returns one $\hat g(\tau_n)$ per episode, shape $(N, S, A)$.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -230,7 +280,40 @@ print("exact:")
 print(np.round(grad_exact.numpy(), 3))
 
 # %% [markdown]
-# Now the error against N. We draw one big pool of episodes, cut it into batches of N,
+# Look at the returns that weight those steps. Most corridor episodes end in the dead end or
+# wander, paying step costs: their return is negative, and in such an episode **every** action
+# taken is pushed *down*, the good ones with the bad. Split the softmax score (1.8) into its two
+# parts, $\mathbb{1}[b = a_t]$ ("raise the action taken") and $-\pi_\theta(b \mid s_t)$ ("lower the
+# whole row"). The first part, averaged with the weights $R(\tau_n)$, is negative in cells 0 and 1
+# for *both* actions, `right` included, which $\nabla J$ wants up; only `right` in cell 2, the
+# step into the goal, is pushed up. The second part pushes every row back up by nearly as much,
+# and the useful signal is the small difference between large numbers.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+counts = torch.nn.functional.one_hot(episodes.states * 2 + episodes.actions, 6).double()
+counts = (counts * episodes.mask[..., None]).sum(0).reshape(-1, 3, 2)  # times (s, a) was taken in τ_n
+raise_part = (returns[:, None, None] * counts).mean(0)  # the 1[b = a_t] part of ĝ
+share_negative = float((returns < 0).double().mean())
+assert share_negative > 0.75 and bool((raise_part[:2] < 0).all()) and float(raise_part[2, 1]) > 0
+assert bool((grad_exact[:2, 1] > 0).all())  # ... although ∇J wants `right` up in cells 0 and 1
+assert float(raise_part.abs().max()) > 2 * float(g_hat.abs().max())
+print(f"episodes with a negative return: {share_negative:.0%}")
+print("'raise the action taken' part, averaged with weights R(τ):")
+print(np.round(raise_part.numpy(), 3))
+print("the whole estimate ĝ (the second part adds the difference):")
+print(np.round(g_hat.numpy(), 3))
+
+# %% [markdown]
+# In cells 0 and 1, `right` is pushed down less than `left`, and that difference is all the
+# learning signal there. The estimate is unbiased, yet it spends its noise on "everything down,
+# then everything up". Adding
+# a constant to every return would not change $\nabla J$ (notebook 02 proves it) but would change
+# these pushes and their noise: subtracting a **baseline**, so that better-than-usual episodes
+# push their actions *up*, is the subject of notebook 02.
+
+# %% [markdown]
+# Now the error against $N$. We draw one big pool of episodes, cut it into batches of $N$,
 # and measure the root-mean-square distance of each batch's average to the exact gradient.
 # (The pool size is the notebook's budget: smaller in quick mode, same picture.)
 
@@ -245,7 +328,7 @@ pe.plots.mc_gradient_error(sizes, errors)
 
 # %% [markdown]
 # The measured points sit on a line of slope −1/2 in log–log axes: ten times more episodes
-# buy about three times (√10) less error. The fitted slope, and the prediction of (1.10):
+# buy about three times ($\sqrt{10}$) less error. The fitted slope, and the prediction of (1.10):
 
 # %% tags=["nbval-ignore-output"]
 slope = np.polyfit(np.log(sizes), np.log(errors.numpy()), 1)[0]
@@ -258,16 +341,16 @@ print("measured / predicted by (1.10):", np.round((errors / predicted).numpy(), 
 # %% [markdown]
 # ## 5. Ascent, descent and the pseudo-loss
 #
-# We want to *increase* J, so REINFORCE steps **up** the gradient: θ ← θ + α ĝ_N. Deep-learning
-# optimisers *minimise*, so code hands them a loss whose gradient is −ĝ_N,
+# We want to *increase* $J$, so REINFORCE steps **up** the gradient: $\theta \leftarrow \theta + \alpha\, \hat g_N$. Deep-learning
+# optimisers *minimise*, so code hands them a loss whose gradient is $-\hat g_N$,
 #
 # $$L(\theta) = -\frac{1}{N} \sum_{n=1}^{N} R(\tau_n) \sum_t \log \pi_\theta(a^n_t \mid s^n_t), \qquad \nabla_\theta L = -\hat g_N, \tag{1.11}$$
 #
-# with R(τ_n) treated as a constant (it is data). Minimising L is ascending J: **ascend the
+# with $R(\tau_n)$ treated as a constant (it is data). Minimising $L$ is ascending $J$: **ascend the
 # objective = descend its negative**. Every "ascent" in the maths is a "descent" on a loss with
-# a minus sign in the code. L's value is not J and is meaningless on its own: only its gradient
+# a minus sign in the code. $L$'s value is not $J$ and is meaningless on its own: only its gradient
 # matters. `pe.policy_gradient.reinforce_loss`
-# builds it; autograd confirms ∇L = −ĝ:
+# builds it; autograd confirms $\nabla L = -\hat g$:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -279,8 +362,8 @@ assert torch.allclose(grad_loss, -g_hat)
 print("∇L == −ĝ:", bool(torch.allclose(grad_loss, -g_hat)))
 
 # %% [markdown]
-# **Exercise 1.2.** Write the pseudo-loss (1.11). `log_probs` and `mask` are (T, N) (episodes of
-# different lengths are padded; `mask` is True on real steps), `returns` is (N,), one R(τ_n)
+# **Exercise 1.2.** Write the pseudo-loss (1.11). `log_probs` and `mask` are $(T, N)$ (episodes of
+# different lengths are padded; `mask` is True on real steps), `returns` is $(N,)$, one $R(\tau_n)$
 # per episode.
 
 # %%
@@ -300,8 +383,8 @@ pe.exercises.reinforce_loss.hint()
 # ## 6. REINFORCE learns
 #
 # Put it together: sample 100 episodes with the current policy, build the pseudo-loss, take
-# one optimiser step, repeat. Because we can evaluate J exactly, we watch the true objective,
-# not a noisy estimate. The best possible J comes from trying all 2³ deterministic policies.
+# one optimiser step, repeat. Because we can evaluate $J$ exactly, we watch the true objective,
+# not a noisy estimate. The best possible $J$ comes from trying all $2^3$ deterministic policies.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -332,21 +415,24 @@ print("P(right) in each cell:", np.round(tm.softmax_policy(theta.detach())[:, 1]
 pe.plots.learning_curve(range(len(history)), history, optimum=best_J)
 
 # %% [markdown]
-# The curve is smooth because it shows the *exact* J after each step; the steps themselves
-# were noisy. With 100 episodes per update, the error of ĝ is about a third of ‖∇J‖ at the
+# The curve is smooth because it shows the *exact* $J$ after each step; the steps themselves
+# were noisy. With 100 episodes per update, the error of $\hat g$ is about a third of $\lVert\nabla J\rVert$ at the
 # start (printed above; it is also the error figure's value at N = 100). Notebooks 02 and 03
-# make ĝ less noisy without changing its expectation.
+# make $\hat g$ less noisy without changing its expectation.
 #
 # ## Recap
 #
-# * J(θ) = E[R(τ)] (1.1); only the policy factors of p_θ(τ) (1.2) depend on θ.
-# * The log-derivative trick ∇p = p∇log p (1.5) turns ∇J into an expectation, (1.6)–(1.7), in
-#   which the unknown dynamics drop out: ∇J = E[R(τ) Σ_t ∇log π_θ(a_t|s_t)].
-# * For a softmax, ∇log π(a|s) = onehot(a) − π(·|s) on the row of s (1.8).
-# * REINFORCE averages this over N episodes (1.9): unbiased, with error ∝ 1/√N (1.10), checked
+# * $J(\theta) = \mathbb{E}[R(\tau)]$ (1.1); only the policy factors of $p_\theta(\tau)$ (1.2) depend on $\theta$.
+# * The log-derivative trick $\nabla p = p\,\nabla\log p$ (1.5) turns $\nabla J$ into an expectation, (1.6)–(1.7), in
+#   which the unknown dynamics drop out: $\nabla J = \mathbb{E}[R(\tau) \sum_t \nabla\log \pi_\theta(a_t \mid s_t)]$.
+# * For a softmax, $\nabla\log \pi(a \mid s) = \operatorname{onehot}(a) - \pi(\cdot \mid s)$ on the row of $s$ (1.8);
+#   for a bandit this gives $\partial J/\partial\theta_j = \pi_j (r_j - J)$ (Exercise 1.3).
+# * REINFORCE averages this over $N$ episodes (1.9): unbiased, with error $\propto 1/\sqrt N$ (1.10), checked
 #   against the exact gradient of a small MDP obtained by a linear solve (1.3).
-# * Code minimises the pseudo-loss L = −(1/N) Σ R Σ log π (1.11); its gradient is −ĝ, so descent on L
-#   is ascent on J.
+# * Its update raises the log-probability of each sampled action in proportion to its episode's
+#   return; with the corridor's mostly negative returns it pushes nearly every action down.
+# * Code minimises the pseudo-loss $L = -\frac1N \sum_n R(\tau_n) \sum_t \log \pi$ (1.11); its gradient is $-\hat g$, so descent on $L$
+#   is ascent on $J$.
 #
-# Next: **02 · baseline**, where we subtract a constant from R(τ) and the variance drops while the
+# Next: **02 · baseline**, where we subtract a constant from $R(\tau)$ and the variance drops while the
 # expectation stays put.

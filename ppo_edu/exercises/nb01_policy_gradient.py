@@ -1,10 +1,11 @@
-"""Notebook 01's exercises: the softmax score ∇log π and the REINFORCE pseudo-loss."""
+"""Notebook 01's exercises: the softmax score ∇log π, the REINFORCE pseudo-loss, and the exact
+gradient of a softmax bandit derived by hand."""
 
 from __future__ import annotations
 
 import torch
 
-from .. import policy_gradient
+from .. import policy_gradient, toy_mdps
 from ._core import Exercise, Mistake
 
 F64 = torch.float64
@@ -49,7 +50,8 @@ softmax_score = Exercise(
     ),
     hints=(
         "log π(a) = θ_a − log Σ_b exp θ_b. Differentiate each term with respect to θ_j.",
-        "∂/∂θ_j log Σ_b exp θ_b = exp θ_j / Σ_b exp θ_b = π_j. Build onehot(a) with torch.zeros_like and subtract π.",
+        "Test your formula by hand before coding it: for logits [0, 0] and action 1 both probabilities are ½; "
+        "which two numbers must the score be? (Its entries always sum to zero: why?)",
     ),
 )
 
@@ -93,5 +95,59 @@ reinforce_loss = Exercise(
     hints=(
         "Shapes: log_probs and mask are (T, N), returns is (N,). First sum log_probs·mask over time (dim 0).",
         "Multiply each episode's sum by its return, add over episodes, divide by N = log_probs.shape[1], negate.",
+    ),
+)
+
+
+# -- Exercise 1.3: the exact gradient of a softmax bandit, derived ------------------------------
+def _bandit_cases() -> list[dict]:
+    g = torch.Generator().manual_seed(11)
+    out = [{"logits": torch.tensor([0.0, 1.0, -1.0], dtype=F64), "rewards": torch.tensor([1.0, 0.0, 2.0], dtype=F64)}]
+    for k in (2, 4, 5):
+        out.append({"logits": torch.randn(k, generator=g, dtype=F64),
+                    "rewards": 1.0 + torch.randn(k, generator=g, dtype=F64)})
+    return out
+
+
+def _bandit_reference(logits: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    """∇J of a one-step MDP (one state, every action ends the episode): a bandit."""
+    k = len(logits)
+    mdp = toy_mdps.TabularMDP(torch.zeros(1, k, 1, dtype=F64), rewards[None, :], torch.ones(1, dtype=F64), 0.9)
+    return toy_mdps.exact_gradient(mdp, logits[None, :])[0]
+
+
+def bandit_gradient_solution(logits: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    pi = torch.softmax(logits, dim=-1)
+    J = (pi * rewards).sum()  # J(θ) = Σ_a π(a) r(a)
+    return pi * (rewards - J)  # Σ_a π(a) r(a) (onehot(a) − π), entry j: π_j r_j − π_j J
+
+
+def _pi(logits):
+    return torch.softmax(logits, -1)
+
+
+bandit_gradient = Exercise(
+    name="bandit_gradient",
+    title="The exact ∇J of a softmax bandit, J(θ) = Σ_a π_θ(a) r(a), derived with (1.7) and (1.8)",
+    reference=_bandit_reference,
+    cases=_bandit_cases,
+    solution_fn=bandit_gradient_solution,
+    mistakes=(
+        Mistake("forgot_minus_pi", "You kept only the onehot(a) part of the score: raising θ_j also lowers every "
+                                   "other π(b), which brings in −π_j Σ_b π(b) r(b) = −π_j J.",
+                lambda logits, rewards: _pi(logits) * rewards),
+        Mistake("forgot_pi_weight", "The expectation weights each action by its probability: E_a[r(a)∇log π(a)] = "
+                                    "Σ_a π(a) r(a) (onehot(a) − π). Entry j carries a factor π_j.",
+                lambda logits, rewards: rewards - (_pi(logits) * rewards).sum()),
+        Mistake("plain_mean_reward", "You subtracted the plain average of the rewards; the −π term gives "
+                                     "J = Σ_b π(b) r(b), the average under the policy.",
+                lambda logits, rewards: _pi(logits) * (rewards - rewards.mean())),
+        Mistake("sign_flipped", "Sign flipped: an action better than average (r_j > J) must get a positive entry.",
+                lambda logits, rewards: _pi(logits) * ((_pi(logits) * rewards).sum() - rewards)),
+    ),
+    hints=(
+        "One step, one action: the episode's return is r(a) and ∇log p(τ) = ∇log π(a) = onehot(a) − π by (1.8). "
+        "Write ∇J = Σ_a π(a) r(a) (onehot(a) − π) and look at entry j.",
+        "Entry j has two parts: the term a = j of the onehot, and −π_j times a sum over all a. What is that sum?",
     ),
 )

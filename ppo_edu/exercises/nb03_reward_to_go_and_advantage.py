@@ -1,4 +1,5 @@
-"""Notebook 03's exercises: reward-to-go, the exact state values by a linear solve, A = Q − V."""
+"""Notebook 03's exercises: reward-to-go, the exact state values by a linear solve, A = Q − V, and the
+tabular policy-gradient theorem (3.6) assembled from the tables."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import torch
 
 from .. import advantages, toy_mdps
 from .. import returns as returns_module
+from .. import toy_mdps
 from ._core import Exercise, Mistake
 
 F64 = torch.float64
@@ -68,6 +70,12 @@ def _v_cases() -> list[dict]:
         P = 0.8 * P / P.sum(1, keepdim=True)  # each step ends the episode with probability 0.2
         out.append({"P_pi": P, "r_pi": torch.randn(S, generator=g, dtype=F64), "gamma": gamma})
     return out
+
+
+def _one_action_mdp(P_pi, r_pi, gamma):
+    """An MDP with one action whose tables are P_π and r_π: its V is the V of (1.3)."""
+    S = len(r_pi)
+    return toy_mdps.TabularMDP(P_pi[:, None, :], r_pi[:, None], torch.full((S,), 1.0 / S, dtype=F64), gamma)
 
 
 def v_solution(P_pi: torch.Tensor, r_pi: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -134,4 +142,70 @@ advantage_from_q = Exercise(
                 lambda q, pi: (pi * q).sum(1, keepdim=True) - q),
     ),
     hints=("V has one number per state: (pi * q).sum(dim=1, keepdim=True) keeps the shape (S, 1) for broadcasting.",),
+)
+
+
+# -- Exercise 3.4: the policy-gradient theorem (3.6), assembled from the tables -------------------
+def _pgt_cases() -> list[dict]:
+    out = []
+    for S, A, gamma, seed in ((3, 2, 0.9, 0), (2, 3, 0.5, 1), (4, 2, 0.95, 2)):
+        mdp = toy_mdps.random_mdp(S, A, end_prob=0.3, gamma=gamma, seed=seed)
+        g = torch.Generator().manual_seed(20 + seed)
+        pi = torch.softmax(torch.randn(S, A, generator=g, dtype=F64), dim=1)
+        out.append({"P": mdp.P, "R": mdp.R, "nu0": mdp.mu0, "gamma": gamma, "pi": pi})
+    return out
+
+
+def _pgt_reference(P, R, nu0, gamma, pi):
+    return toy_mdps.policy_gradient_theorem(toy_mdps.TabularMDP(P, R, nu0, gamma), pi.log())
+
+
+def pgt_solution(P, R, nu0, gamma, pi):
+    S = len(nu0)
+    P_pi = torch.einsum("sa,sat->st", pi, P)  # P_π(s, s') = Σ_a π(a|s) P(s'|s, a)
+    r_pi = (pi * R).sum(dim=1)
+    I = torch.eye(S, dtype=P.dtype)
+    V = torch.linalg.solve(I - gamma * P_pi, r_pi)  # (1.3)
+    Q = R + gamma * torch.einsum("sat,t->sa", P, V)  # (3.3)
+    d = torch.linalg.solve((I - gamma * P_pi).T, nu0)  # d = Σ_t γ^t ν0ᵀ P_π^t, so (I − γP_π)ᵀ d = ν0
+    return d[:, None] * pi * (Q - V[:, None])  # (3.6)
+
+
+def _pgt_parts(P, R, nu0, gamma, pi, visits_gamma=None, transpose=True):
+    S = len(nu0)
+    P_pi, r_pi, I = torch.einsum("sa,sat->st", pi, P), (pi * R).sum(1), torch.eye(S, dtype=P.dtype)
+    V = torch.linalg.solve(I - gamma * P_pi, r_pi)
+    Q = R + gamma * torch.einsum("sat,t->sa", P, V)
+    g = gamma if visits_gamma is None else visits_gamma
+    M = (I - g * P_pi).T if transpose else I - g * P_pi
+    return torch.linalg.solve(M, nu0), Q, V
+
+
+tabular_policy_gradient = Exercise(
+    name="tabular_policy_gradient",
+    title="∂J/∂θ[s, a] = d^π(s) π(a|s) A^π(s, a) of a tabular softmax, from P, r, ν0, γ and π  (3.6)",
+    reference=_pgt_reference,
+    cases=_pgt_cases,
+    solution_fn=pgt_solution,
+    mistakes=(
+        Mistake("visits_not_transposed", "d is a row vector: d(s') = ν0(s') + γ Σ_s d(s) P_π(s, s'), so it solves "
+                                         "(I − γP_π)ᵀ d = ν0, with the transpose.",
+                lambda **kw: (lambda d, Q, V: d[:, None] * kw["pi"] * (Q - V[:, None]))(
+                    *_pgt_parts(**kw, transpose=False))),
+        Mistake("undiscounted_visits", "The visits are discounted, d(s) = Σ_t γ^t Pr(s_t = s): put γ in the system "
+                                       "for d as well.",
+                lambda **kw: (lambda d, Q, V: d[:, None] * kw["pi"] * (Q - V[:, None]))(
+                    *_pgt_parts(**kw, visits_gamma=1.0))),
+        Mistake("q_instead_of_a", "You used Q: the −π(b|s) part of the score (1.8) subtracts "
+                                  "Σ_b π(b|s) Q(s, b) = V(s), which leaves d(s) π(a|s) A(s, a).",
+                lambda **kw: (lambda d, Q, V: d[:, None] * kw["pi"] * Q)(*_pgt_parts(**kw))),
+        Mistake("forgot_pi", "The score (1.8) brings a factor π(a|s): ∂J/∂θ[s, a] = d(s) π(a|s) A(s, a).",
+                lambda **kw: (lambda d, Q, V: d[:, None] * (Q - V[:, None]))(*_pgt_parts(**kw))),
+    ),
+    hints=(
+        "Three solves: V from (1.3); Q = r + γ P V from (3.3); and the discounted visits d, which satisfy "
+        "d(s') = ν0(s') + γ Σ_s d(s) P_π(s, s').",
+        "torch.einsum('sa,sat->st', pi, P) is P_π and torch.einsum('sat,t->sa', P, V) is Σ_s' P(s'|s, a) V(s'). "
+        "Write the equation for d as a linear system: which matrix multiplies d?",
+    ),
 )

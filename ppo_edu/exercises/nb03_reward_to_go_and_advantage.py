@@ -7,7 +7,6 @@ import torch
 
 from .. import advantages, toy_mdps
 from .. import returns as returns_module
-from .. import toy_mdps
 from ._core import Exercise, Mistake
 
 F64 = torch.float64

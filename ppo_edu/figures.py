@@ -225,10 +225,11 @@ def _random_walk_study(n_runs: int = 100, n_episodes: int = 100):
 
     from . import toy_mdps, value_learning
 
-    true = toy_mdps.random_walk_exact_values(5)
+    walk = toy_mdps.random_walk(5)
+    true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
 
     def sample(n, generator):
-        return toy_mdps.random_walk_episodes(n, 5, generator)
+        return toy_mdps.sample_episodes(walk, toy_mdps.uniform_policy(walk), n, generator).split()
 
     one_run = value_learning.td0_prediction(sample(n_episodes, torch.Generator().manual_seed(0)), 5, alpha=0.1, v0=0.5)
     snapshots = {n: one_run[n] for n in (0, 1, 10, n_episodes)}
@@ -250,9 +251,9 @@ GAE_LAMBDAS = [round(0.05 * i, 2) for i in range(21)]
 def _gae_study(n_rollouts: int = 4000):
     from . import toy_mdps
 
-    mdp = toy_mdps.gae_study_mdp()
-    critic = toy_mdps.imperfect_critic(mdp, error_scale=2.0)
-    return toy_mdps.gae_bias_variance(mdp, critic, GAE_LAMBDAS, n_rollouts)
+    mdp, pi = toy_mdps.gae_study_mdp()
+    critic = toy_mdps.imperfect_critic(mdp, pi, error_scale=2.0)
+    return toy_mdps.gae_bias_variance(mdp, pi, critic, GAE_LAMBDAS, n_rollouts)
 
 
 @recipe("07_gae_bias_variance")

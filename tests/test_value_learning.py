@@ -7,21 +7,31 @@ import ppo_edu as pe
 from ppo_edu import toy_mdps, value_learning
 
 
+def _walk_values(n=5, gamma=1.0):
+    walk = toy_mdps.random_walk(n, gamma)
+    return toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
+
+
+def _walk_episodes(n_episodes, n_states=5, generator=None):
+    walk = toy_mdps.random_walk(n_states)
+    return toy_mdps.sample_episodes(walk, toy_mdps.uniform_policy(walk), n_episodes, generator).split()
+
+
 def test_random_walk_exact_values_are_i_plus_1_over_n_plus_1():
     for n in (1, 3, 5, 19):
         want = torch.arange(1, n + 1, dtype=torch.float64) / (n + 1)
-        assert torch.allclose(toy_mdps.random_walk_exact_values(n), want, atol=1e-12)
+        assert torch.allclose(_walk_values(n), want, atol=1e-12)
 
 
 def test_random_walk_discounted_values_satisfy_bellman():
-    v, g = toy_mdps.random_walk_exact_values(5, gamma=0.9), 0.9
+    v, g = _walk_values(5, gamma=0.9), 0.9
     padded = torch.cat([torch.zeros(1, dtype=v.dtype), v, torch.zeros(1, dtype=v.dtype)])
     reward = torch.tensor([0, 0, 0, 0, 0.5], dtype=v.dtype)
     assert torch.allclose(v, reward + g * 0.5 * (padded[:-2] + padded[2:]), atol=1e-12)
 
 
 def test_random_walk_episodes_start_in_middle_and_move_by_one():
-    eps = toy_mdps.random_walk_episodes(200, 5, torch.Generator().manual_seed(0))
+    eps = _walk_episodes(200, 5, torch.Generator().manual_seed(0))
     right = 0
     for states, rewards in eps:
         assert states[0] == 2 and bool(((states[1:] - states[:-1]).abs() == 1).all())
@@ -77,8 +87,8 @@ def test_mc_and_td_match_naive_loops_with_revisits_and_random_rewards(gamma):
 
 
 def test_both_converge_to_exact_random_walk_values():
-    true = toy_mdps.random_walk_exact_values()
-    eps = toy_mdps.random_walk_episodes(3000, 5, torch.Generator().manual_seed(1))
+    true = _walk_values()
+    eps = _walk_episodes(3000, 5, torch.Generator().manual_seed(1))
     for learner in (value_learning.mc_prediction, value_learning.td0_prediction):
         hist = learner(eps, 5, alpha=0.01, v0=0.5)
         final = hist[-1000:].mean(0)  # average out the constant-α jitter
@@ -89,10 +99,10 @@ def test_rms_error_and_curves():
     true = torch.tensor([0.0, 1.0])
     assert torch.allclose(value_learning.rms_error(torch.tensor([[0.0, 1.0], [1.0, 0.0], [3.0, 1.0]]), true),
                           torch.tensor([0.0, 1.0, 3 / 2**0.5], dtype=torch.float64))
-    rw = toy_mdps.random_walk_exact_values()
+    rw = _walk_values()
 
     def sample(n, g):
-        return toy_mdps.random_walk_episodes(n, 5, g)
+        return _walk_episodes(n, 5, g)
 
     curves = value_learning.rms_curves("td", [0.1], rw, 30, 5, sample, v0=0.5)
     assert curves.shape == (1, 31)
@@ -125,7 +135,10 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="estimates"):
         value_learning.rms_error(torch.zeros(3), torch.zeros(2))
     with pytest.raises(ValueError, match="n_episodes"):
-        toy_mdps.random_walk_episodes(0)
+        _walk_episodes(0)
+    walk = toy_mdps.random_walk(5)
+    with pytest.raises(ValueError, match="truncated"):  # a cut episode has no Monte-Carlo return
+        toy_mdps.sample_episodes(walk, toy_mdps.uniform_policy(walk), 50, max_steps=2).split()
     assert pe.value_learning is value_learning
 
 

@@ -203,6 +203,23 @@ def _surrogate_vs_objective() -> Figure:
     return plots.surrogate_vs_objective(alphas, gain, surrogate, slope=float(grad.norm()))
 
 
+@recipe("04_surrogate_overpromises")
+def _surrogate_overpromises() -> Figure:
+    import torch
+
+    from . import toy_mdps as tm
+
+    mdp, theta0 = tm.corridor(slip=0.5), torch.zeros(3, 2, dtype=torch.float64)
+    grad = tm.exact_gradient(mdp, theta0)
+    line = [theta0 + al * grad / grad.norm() for al in torch.linspace(-2.0, 6.0, 81, dtype=torch.float64)]
+    gain = torch.stack([tm.objective(mdp, th) for th in line]) - tm.objective(mdp, theta0)
+    surrogate = torch.stack([tm.surrogate_objective(mdp, th, theta0) for th in line])
+    bound = torch.stack([tm.trpo_lower_bound(mdp, th, theta0) for th in line])
+    return plots.surrogate_vs_objective(torch.linspace(-2.0, 6.0, 81, dtype=torch.float64), gain, surrogate,
+                                        slope=float(grad.norm()), bound=bound,
+                                        title="A slippery corridor: the surrogate over-promises")
+
+
 # --- 05 PPO-clip -----------------------------------------------------------------------------
 @recipe("05_six_clipping_cases")
 def _six_cases() -> Figure:

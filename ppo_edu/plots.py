@@ -157,18 +157,25 @@ def importance_drift(kls, var_exact, var_sampled, ess_exact, ess_sampled) -> Fig
     return _done(fig)
 
 
-def surrogate_vs_objective(alphas, true_gain, surrogate, slope: float, ax: Axes | None = None) -> Figure:
-    """J(θ) − J(θ_old) and the surrogate L_θold(θ) along a line θ = θ_old + α·u, with their common tangent."""
+def surrogate_vs_objective(alphas, true_gain, surrogate, slope: float, ax: Axes | None = None,
+                           bound=None, title: str = "Old states, new actions: exact to first order at θ_old") -> Figure:
+    """J(θ) − J(θ_old) and the surrogate L_θold(θ) along a line θ = θ_old + α·u, with their common tangent.
+
+    With ``bound``, TRPO's lower bound L − C·KL_max (4.9) is drawn too (clipped to the plot's range).
+    """
     fig, ax = _fig_ax(ax)
     al = _np(alphas)
     ax.plot(al, _np(true_gain), color=COLORS["pos"], lw=2.5, label="J(θ) − J(θ_old)  (true gain)")
     ax.plot(al, _np(surrogate), color=COLORS["neg"], lw=2, ls="--", label="surrogate L_θold(θ)  (4.6)")
     ax.plot(al, slope * al, color=COLORS["clip"], lw=1, ls=":", label="tangent at θ_old: α·∇J·u")
+    if bound is not None:
+        lo, hi = min(_np(true_gain).min(), _np(surrogate).min()), max(_np(true_gain).max(), _np(surrogate).max())
+        ax.plot(al, _np(bound), color="k", lw=1.5, label="TRPO bound L − C·KL_max  (4.9)")
+        ax.set_ylim(lo - 0.3 * (hi - lo), hi + 0.15 * (hi - lo))
     ax.axvline(0, color="k", lw=0.8)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="step size α along u = ∇J(θ_old)/‖∇J‖", ylabel="gain",
-           title="Old states, new actions: exact to first order at θ_old")
-    ax.legend()
+    ax.set(xlabel="step size α along u = ∇J(θ_old)/‖∇J‖", ylabel="gain", title=title)
+    ax.legend(fontsize=8)
     return _done(fig)
 
 

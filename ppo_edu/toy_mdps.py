@@ -256,6 +256,33 @@ def surrogate_objective(mdp: TabularMDP, theta: Any, theta_old: Any, new_state_d
     return d @ (pi * advantages(mdp, pi_old)).sum(-1)
 
 
+def max_kl(theta_old: Any, theta: Any) -> Tensor:
+    """KL_max = max_s KL(π_old(·|s) ‖ π_θ(·|s)) for tabular softmax policies (TRPO's D_KL^max).
+
+    Shapes:
+        theta_old, theta: (S, A);  result: ().
+    """
+    logp_old, logp = torch.log_softmax(_theta(theta_old), -1), torch.log_softmax(_theta(theta), -1)
+    if logp.shape != logp_old.shape:
+        raise ValueError(f"theta: expected the shape of theta_old {tuple(logp_old.shape)}, got {tuple(logp.shape)}")
+    return (logp_old.exp() * (logp_old - logp)).sum(-1).max()
+
+
+def trpo_lower_bound(mdp: TabularMDP, theta: Any, theta_old: Any) -> Tensor:
+    """TRPO's guaranteed lower bound on the gain, L_θold(θ) − C·KL_max, C = 4 ε γ/(1 − γ)², ε = max |A_old|.
+
+    Schulman et al. (2015), Theorem 1: J(θ) − J(θ_old) ≥ L_θold(θ) − C·KL_max(θ_old, θ), eq. (4.9).
+
+    Shapes:
+        theta, theta_old: (S, A);  result: ().
+    """
+    if mdp.gamma >= 1:
+        raise ValueError(f"mdp: the bound needs γ < 1, got γ = {mdp.gamma}")
+    eps = float(advantages(mdp, softmax_policy(_theta(theta_old, mdp))).abs().max())
+    C = 4 * eps * mdp.gamma / (1 - mdp.gamma) ** 2
+    return surrogate_objective(mdp, theta, theta_old) - C * max_kl(theta_old, theta)
+
+
 @dataclass(frozen=True)
 class Episodes:
     """N sampled episodes, padded to the longest one and stored time-major.

@@ -235,6 +235,26 @@ def _clip_vs_penalty() -> Figure:
     return plots.clip_vs_penalty(hists, float(means.max()), kl_target=0.01)
 
 
+@recipe("05_bandit_study")
+def _bandit_study() -> Figure:
+    from . import trust_region
+
+    return plots.bandit_study(trust_region.bandit_study(n_bandits=200))
+
+
+@recipe("05_surrogates_along_line")
+def _surrogates_along_line() -> Figure:
+    import torch
+
+    from . import trust_region
+
+    alphas = torch.linspace(0.0, 3.0, 61, dtype=torch.float64)
+    line = trust_region.update_line(trust_region.bandit_means(5, seed=0), alphas, beta=1.0)
+    curves = {"L = E_t[ρÂ]": line["L"], "E_t[clip(ρ)Â] alone": line["clip_only"],
+              "L − β·KL (β = 1)": line["L_pen"], "L^CLIP = E_t[min(ρÂ, clip(ρ)Â)]": line["L_clip"]}
+    return plots.surrogates_along_line(alphas, curves, line["kl"])
+
+
 # --- 06–08 -----------------------------------------------------------------------------------
 def _random_walk_study(n_runs: int = 100, n_episodes: int = 100):
     """The data of notebook 06's figure (the notebook runs the same calls)."""

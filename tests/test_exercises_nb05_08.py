@@ -154,3 +154,29 @@ def test_value_loss_and_normalisation_mistakes():
         return (advantages - advantages.mean(0)) / (advantages.std(0) + 1e-8)
 
     assert EX.normalize_advantages.check(per_env).mistake == "normalized_per_column"
+
+
+def test_clipped_loss_without_the_min_is_named():
+    def clip_alone(logp_new, logp_old, advantages, clip_eps):
+        r = torch.exp(logp_new - logp_old.detach())
+        return -(r.clamp(1 - clip_eps, 1 + clip_eps) * advantages).mean()
+
+    result = EX.clipped_loss.check(clip_alone)
+    assert result.mistake == "clip_only", result
+
+
+def test_clip_gradient_matches_autograd_and_names_the_clip_alone_mistake():
+    for case in EX.clip_gradient.cases():
+        rho = case["ratio"].clone().requires_grad_(True)
+        logp = rho.log()  # ∂/∂log π through ρ = exp(log π − log π_old)
+        obj = pe.losses.clipped_surrogate(torch.exp(logp), case["advantages"], case["clip_eps"]).sum()
+        (by_autograd,) = torch.autograd.grad(obj, logp)
+        assert torch.allclose(pe.losses.clipped_surrogate_grad(**case), by_autograd, atol=1e-12)
+    # cases 1–6 by hand: ρÂ, ρÂ, 0, 0, ρÂ, ρÂ
+    want = torch.tensor([0.5, 2.2, 0.0, 0.0, -0.45, -3.0], dtype=torch.float64)
+    assert torch.allclose(pe.losses.clipped_surrogate_grad(**EX.clip_gradient.cases()[0]), want)
+
+    def zero_outside(ratio, advantages, clip_eps):
+        return torch.where((ratio - 1).abs() > clip_eps, torch.zeros_like(ratio), ratio * advantages)
+
+    assert EX.clip_gradient.check(zero_outside).mistake == "clip_only"

@@ -282,6 +282,25 @@ def _td_vs_mc() -> Figure:
     return plots.td_vs_mc(true, snapshots, curves, n_runs=100)
 
 
+@recipe("06_error_decomposition")
+def _error_decomposition() -> Figure:
+    import torch
+
+    from . import toy_mdps, value_learning
+
+    walk = toy_mdps.random_walk(5)
+    true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
+    online, offline = [], []
+    for run in range(200):  # notebook 06, §4b
+        episodes = toy_mdps.sample_episodes(walk, toy_mdps.uniform_policy(walk), 100,
+                                            torch.Generator().manual_seed(run)).split()
+        online.append(value_learning.td0_prediction(episodes, 5, alpha=0.15, v0=0.5))
+        offline.append(value_learning.td0_prediction(episodes, 5, alpha=0.15, v0=0.5, online=False))
+    curves = {"online TD(0), α = 0.15": value_learning.error_decomposition(torch.stack(online), true),
+              "offline TD(0), α = 0.15": value_learning.error_decomposition(torch.stack(offline), true)}
+    return plots.error_decomposition(curves, n_runs=200)
+
+
 GAE_LAMBDAS = [round(0.05 * i, 2) for i in range(21)]
 
 

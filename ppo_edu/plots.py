@@ -328,6 +328,26 @@ def td_vs_mc(
     return _done(fig)
 
 
+def error_decomposition(curves: dict[str, torch.Tensor], n_runs: int) -> Figure:
+    """Mean squared error against the episode number split into bias² and variance, one panel per learner.
+
+    ``curves`` maps a label to the output of :func:`ppo_edu.value_learning.error_decomposition`
+    over runs, shape (n_episodes + 1, 2).
+    """
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.8), layout="constrained", sharey=True)
+    for ax, (label, c) in zip(np.atleast_1d(axes), curves.items(), strict=True):
+        c = _as_np(c)
+        ep = np.arange(len(c))
+        ax.plot(ep, c.sum(-1), color="k", lw=2, label="mean squared error")
+        ax.plot(ep, c[:, 0], color=COLORS["neg"], lw=1.5, ls="--", label="bias² (of the runs' average)")
+        ax.plot(ep, c[:, 1], color=COLORS["pos"], lw=1.5, ls="-.", label="variance (across runs)")
+        ax.set(xlabel="episodes", title=label, yscale="log", ylim=(1e-4, 0.1))
+        ax.grid(True, alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel(f"averaged over states and {n_runs} runs")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    return _done(fig)
+
+
 def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], lam: float | None = None) -> Figure:
     """Measured bias², variance and their sum (the MSE) of GAE against λ; the exact bias² as a line.
 

@@ -106,7 +106,7 @@ def policy_update_study(
         hist["kl"].append(kl_now)
         hist["beta"].append(beta.clone() if method == "penalty" else torch.full((K,), float("nan"), dtype=torch.float64))
         if method == "penalty":
-            beta = torch.tensor([losses.adaptive_beta(float(b), float(d), kl_target) for b, d in zip(beta, kl_now)],
+            beta = torch.tensor([losses.adaptive_beta(float(b), float(d), kl_target) for b, d in zip(beta, kl_now, strict=True)],
                                 dtype=torch.float64)
     out = {k: torch.stack(v, -1) for k, v in hist.items()}
     if return_logits:

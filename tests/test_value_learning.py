@@ -152,3 +152,53 @@ def test_td0_update_single_steps():
     assert torch.equal(v, torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64))  # input untouched
     with pytest.raises(ValueError, match="next_state"):
         value_learning.td0_update(v, 0, 1.0, 3, False, 0.5, 0.9)
+
+
+def test_n_step_td_is_td0_at_n1_and_mc_for_long_n():
+    eps = _walk_episodes(20, 5, torch.Generator().manual_seed(3))
+    for gamma in (1.0, 0.9):
+        td = value_learning.td0_prediction(eps, 5, 0.1, gamma, 0.5)
+        assert torch.allclose(value_learning.nstep_td_prediction(eps, 5, 0.1, gamma, 0.5, n=1), td, atol=1e-12)
+        mc = value_learning.mc_prediction(eps, 5, 0.1, gamma, 0.5)
+        assert torch.allclose(value_learning.nstep_td_prediction(eps, 5, 0.1, gamma, 0.5, n=10_000), mc, atol=1e-12)
+    # hand-worked, n = 2, γ = 1, α = 0.5, V0 = 0.5, episode C → D → E → exit right (+1):
+    # V(C) ← 0.5 + 0.5 (0 + 0 + V(E) − 0.5) = 0.5; then V(D), V(E) get the return 1: 0.75 each
+    hist = value_learning.nstep_td_prediction([(torch.tensor([2, 3, 4]), torch.tensor([0.0, 0.0, 1.0]))], 5,
+                                              alpha=0.5, v0=0.5, n=2)
+    assert hist[1].tolist() == [0.5, 0.5, 0.5, 0.75, 0.75]
+    with pytest.raises(ValueError, match="n:"):
+        value_learning.nstep_td_prediction(eps, 5, 0.1, n=0)
+
+
+def test_batch_td_is_certainty_equivalence_and_batch_mc_the_mean_return():
+    # Sutton & Barto, Example 6.4 ("you are the predictor"): A,0,B,0 once; B,1 six times; B,0 once
+    eps = ([(torch.tensor([0, 1]), torch.tensor([0.0, 0.0]))] + [(torch.tensor([1]), torch.tensor([1.0]))] * 6
+           + [(torch.tensor([1]), torch.tensor([0.0]))])
+    assert value_learning.batch_mc(eps, 2).tolist() == [0.0, 0.75]
+    assert torch.allclose(value_learning.certainty_equivalence(eps, 2), torch.tensor([0.75, 0.75], dtype=torch.float64))
+    assert torch.allclose(value_learning.batch_td(eps, 2), torch.tensor([0.75, 0.75], dtype=torch.float64))
+    walk_eps = _walk_episodes(10, 5, torch.Generator().manual_seed(0))
+    ce = value_learning.certainty_equivalence(walk_eps, 5, gamma=0.9)
+    assert torch.allclose(value_learning.batch_td(walk_eps, 5, gamma=0.9), ce, atol=1e-9)
+    # batch MC by a naive loop: the mean of every-visit returns
+    total, count = torch.zeros(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64)
+    for states, rewards in walk_eps:
+        for t, s in enumerate(states.tolist()):
+            total[s] += float(rewards[t:].sum())
+            count[s] += 1
+    want = torch.where(count > 0, total / count.clamp_min(1), torch.tensor(0.5, dtype=torch.float64))
+    assert torch.allclose(value_learning.batch_mc(walk_eps, 5), want)
+    assert value_learning.batch_mc([(torch.tensor([2]), torch.tensor([1.0]))], 5).tolist() == [0.5, 0.5, 1.0, 0.5, 0.5]
+
+
+def test_offline_td_and_error_decomposition():
+    ep = (torch.tensor([2, 3, 2, 3, 4]), torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0]))
+    # offline: every target uses V0 = 0.5; C visited twice: 2 × 0.5 (0 + 0.5 − 0.5) = 0; E: 0.5 (1 − 0.5)
+    off = value_learning.td0_prediction([ep], 5, alpha=0.5, v0=0.5, online=False)[-1]
+    assert off.tolist() == [0.5, 0.5, 0.5, 0.5, 0.75]
+    est = torch.tensor([[1.0, 2.0], [3.0, 2.0]], dtype=torch.float64)  # two runs, two states
+    true = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    # means (2, 2): bias² = mean((1, 1)²) = 1; variance = mean(1, 0) = 0.5; MSE = mean(0, 1, 4, 1) = 1.5
+    assert value_learning.error_decomposition(est, true).tolist() == [1.0, 0.5]
+    with pytest.raises(ValueError, match="estimates"):
+        value_learning.error_decomposition(torch.zeros(3), true)

@@ -312,6 +312,20 @@ def _gae_study(n_rollouts: int = 4000):
     return toy_mdps.gae_bias_variance(mdp, pi, critic, GAE_LAMBDAS, n_rollouts)
 
 
+@recipe("07_best_lambda_vs_critic_error")
+def _best_lambda_vs_critic_error() -> Figure:
+    import torch
+
+    from . import toy_mdps
+
+    mdp, pi = toy_mdps.gae_study_mdp()
+    scales = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+    critics = torch.stack([toy_mdps.imperfect_critic(mdp, pi, sc, seed) for sc in scales for seed in range(10)])
+    sweep = toy_mdps.gae_bias_variance(mdp, pi, critics, GAE_LAMBDAS, 4000)
+    best = torch.tensor(GAE_LAMBDAS, dtype=torch.float64)[sweep["mse"].argmin(-1)].reshape(len(scales), -1)
+    return plots.best_lambda_vs_critic_error(scales, best)
+
+
 @recipe("07_gae_bias_variance")
 def _gae_bias_variance() -> Figure:
     return plots.gae_bias_variance(GAE_LAMBDAS, _gae_study())

@@ -375,6 +375,25 @@ def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], 
     return _done(fig)
 
 
+def best_lambda_vs_critic_error(scales: Sequence[float], best: torch.Tensor, ppo_lambda: float = 0.95) -> Figure:
+    """The λ of lowest MSE against the size of the critic's error: one dot per critic seed, the median as a line.
+
+    ``best`` has shape (len(scales), n_seeds).
+    """
+    fig, ax = _fig_ax(None, figsize=(6.0, 3.8))
+    b, x = _as_np(best), np.asarray(scales, dtype=float)
+    jitter = np.linspace(-0.04, 0.04, b.shape[1])
+    for i, sc in enumerate(x):
+        ax.plot(np.full(b.shape[1], i) + jitter, b[i], "o", color=COLORS["pos"], alpha=0.5, ms=4)
+    ax.plot(np.arange(len(x)), np.median(b, 1), color="k", lw=2, marker="s", label="median over critic seeds")
+    ax.axhline(ppo_lambda, color=COLORS["neg"], ls="--", lw=1, label=f"PPO's usual λ = {ppo_lambda}")
+    ax.set_xticks(np.arange(len(x)), [f"{v:g}" for v in x])
+    ax.set(xlabel="scale of the critic's error, e(s) ~ N(0, scale²)", ylabel="λ with the lowest MSE of Â₀",
+           ylim=(-0.05, 1.05), title="The worse the critic, the larger the best λ")
+    ax.legend(fontsize=8, loc="lower right")
+    return _done(fig)
+
+
 def ppo_training(history: dict[str, Sequence[float]]) -> Figure:
     """Episode return and the update's diagnostics (approx. KL, clip fraction, explained variance) per iteration."""
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), layout="constrained")

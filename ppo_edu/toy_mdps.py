@@ -471,6 +471,30 @@ def sample_rollouts(
             "truncated": truncated, "alive": alive}
 
 
+def _expected_delta_terms(mdp: TabularMDP, p: Tensor, first_action: int, horizon: int) -> tuple[Tensor, Tensor]:
+    """E[δ_l] = r̄_l + (γ d_{l+1} − d_l) · V̂ for l < horizon: returns r̄ (H,) and the critic weights (H, S)."""
+    S = mdp.n_states
+    d = torch.zeros(S, dtype=torch.float64)
+    d[start_state(mdp)] = 1.0
+    pi0 = torch.zeros_like(p)
+    pi0[:, first_action] = 1.0
+    r_bar, coef = [], []
+    for step in range(_positive_int("horizon", horizon)):
+        pi_l = pi0 if step == 0 else p
+        d_next = torch.einsum("s,sa,sat->t", d, pi_l, mdp.P)
+        r_bar.append((d.unsqueeze(-1) * pi_l * mdp.R).sum())
+        coef.append(mdp.gamma * d_next - d)
+        d = d_next
+    return torch.stack(r_bar), torch.stack(coef)
+
+
+def _check_critic(mdp: TabularMDP, critic: Any) -> Tensor:
+    c = check_finite("critic", as_tensor("critic", critic, torch.float64))
+    if c.ndim not in (1, 2) or c.shape[-1] != mdp.n_states:
+        raise ValueError(f"critic: expected shape ({mdp.n_states},) or (C, {mdp.n_states}), got {tuple(c.shape)}")
+    return c
+
+
 def expected_gae_first_step(
     mdp: TabularMDP, pi: Any, critic: Tensor, first_action: int, lam: float, horizon: int
 ) -> float:
@@ -486,22 +510,11 @@ def expected_gae_first_step(
     lam = check_unit_interval("lam", lam)
     p = _policy(mdp, pi).detach()
     a_first = _first_action(mdp, first_action)
-    S = mdp.n_states
-    if tuple(critic.shape) != (S,):
-        raise ValueError(f"critic: expected shape ({S},), got {tuple(critic.shape)}")
-    d = torch.zeros(S, dtype=torch.float64)
-    d[start_state(mdp)] = 1.0
-    pi0 = torch.zeros_like(p)
-    pi0[:, a_first] = 1.0
-    total = 0.0
-    for step in range(_positive_int("horizon", horizon)):
-        pi_l = pi0 if step == 0 else p
-        d_next = torch.einsum("s,sa,sat->t", d, pi_l, mdp.P)
-        r_bar = (d.unsqueeze(-1) * pi_l * mdp.R).sum()
-        delta = r_bar + mdp.gamma * (d_next @ critic) - d @ critic
-        total += (mdp.gamma * lam) ** step * float(delta)
-        d = d_next
-    return total
+    if tuple(critic.shape) != (mdp.n_states,):
+        raise ValueError(f"critic: expected shape ({mdp.n_states},), got {tuple(critic.shape)}")
+    r_bar, coef = _expected_delta_terms(mdp, p, a_first, horizon)
+    weights = (mdp.gamma * lam) ** torch.arange(len(r_bar), dtype=torch.float64)
+    return float(weights @ (r_bar + coef @ _check_critic(mdp, critic)))
 
 
 def imperfect_critic(mdp: TabularMDP, pi: Any, error_scale: float = 1.0, seed: int = 0) -> Tensor:
@@ -524,33 +537,49 @@ def gae_bias_variance(
     mdp: TabularMDP, pi: Any, critic: Tensor, lambdas: list[float], n_rollouts: int, horizon: int = 80,
     seed: int = 0,
 ) -> dict[str, Tensor]:
-    """Measured bias² and variance of the GAE estimate Â_0 of A(start, a_0), for each λ.
+    """Measured bias² and variance of the GAE estimate Â_0 of A(start, a_0), for each λ (and each critic).
 
-    For each first action a, ``n_rollouts`` episodes are sampled once and every λ is evaluated
-    on the same episodes. Per action, bias_a = mean(Â_0) − A(start, a) and var_a = Var(Â_0);
-    both are averaged over a with the policy's weights π(a|start). ``exact_bias2`` is the same
-    average with E[Â_0] computed exactly by :func:`expected_gae_first_step`.
+    For each first action a, ``n_rollouts`` episodes are sampled once and every λ (and every
+    critic) is evaluated on the same episodes. Per action, bias_a = mean(Â_0) − A(start, a) and
+    var_a = Var(Â_0); both are averaged over a with the policy's weights π(a|start).
+    ``exact_bias2`` is the same average with E[Â_0] computed exactly (:func:`expected_gae_first_step`).
+
+    Â_0 = Σ_l (γλ)^l (Π_{k<l} (1 − done_k)) δ_l is the first row of the GAE recursion (7.3), here
+    summed directly so that many critics cost little more than one.
 
     Shapes:
-        returns tensors of shape (len(lambdas),): ``bias2``, ``variance``, ``mse`` (= bias2 +
-        variance), ``exact_bias2``.
+        critic: (S,) or (C, S);  returns ``bias2``, ``variance``, ``mse`` (= bias2 + variance) and
+        ``exact_bias2``, each (len(lambdas),) or (C, len(lambdas)).
     """
-    from . import advantages as gae_module  # imported here: advantages() above is the exact A of 01–04
-
     p = _policy(mdp, pi).detach()
+    c = _check_critic(mdp, critic)
+    c2 = c if c.ndim == 2 else c[None]
+    lams = torch.tensor([check_unit_interval("lam", lam) for lam in lambdas], dtype=torch.float64)
     A, s0 = advantages(mdp, p), start_state(mdp)
     g = torch.Generator().manual_seed(seed)
     weights = p[s0]
-    out = {k: torch.zeros(len(lambdas), dtype=torch.float64) for k in ("bias2", "variance", "exact_bias2")}
+    out = {k: torch.zeros(len(c2), len(lams), dtype=torch.float64) for k in ("bias2", "variance", "exact_bias2")}
     for a0 in range(len(weights)):
         ro = sample_rollouts(mdp, p, a0, n_rollouts, horizon, g)
-        v, nv = critic[ro["states"][:-1]], critic[ro["states"][1:]]
+        cont = (~ro["terminated"]).to(torch.float64)  # (T, N); padding is flagged terminated
+        done = (ro["terminated"] | ro["truncated"]).to(torch.float64)
+        alive_before = torch.cumprod(torch.cat([torch.ones_like(done[:1]), 1 - done[:-1]]), 0)  # Π_{k<l} (1 − done_k)
+        T, N = done.shape
+        steps = torch.arange(T, dtype=torch.float64)
+        col = torch.arange(N).expand(T, N)
+        r_bar, coef = _expected_delta_terms(mdp, p, a0, horizon)
         true = float(A[s0, a0])
-        for j, lam in enumerate(lambdas):
-            adv0 = gae_module.gae(ro["rewards"], v, nv, ro["terminated"], ro["truncated"], mdp.gamma, lam)[0]
-            out["bias2"][j] += weights[a0] * (float(adv0.mean()) - true) ** 2
-            out["variance"][j] += weights[a0] * float(adv0.var())
-            exact = expected_gae_first_step(mdp, p, critic, a0, lam, horizon)
-            out["exact_bias2"][j] += weights[a0] * (exact - true) ** 2
+        for j, lam in enumerate(lams):
+            w = (mdp.gamma * lam) ** steps[:, None] * alive_before  # (T, N): the weight of δ_l in Â_0
+            # Â_0 is linear in the critic: Â_0 = Σ_l w_l r_l + B V̂, B[n, s] = Σ_l w_l (γ cont_l [s_{l+1} = s] − [s_l = s])
+            B = torch.zeros(N, mdp.n_states, dtype=torch.float64)
+            B.index_put_((col.flatten(), ro["states"][1:].flatten()), (mdp.gamma * cont * w).flatten(), accumulate=True)
+            B.index_put_((col.flatten(), ro["states"][:-1].flatten()), -w.flatten(), accumulate=True)
+            adv0 = (w * ro["rewards"]).sum(0) + c2 @ B.T  # (C, N)
+            out["bias2"][:, j] += weights[a0] * (adv0.mean(-1) - true) ** 2
+            out["variance"][:, j] += weights[a0] * adv0.var(-1)
+            discount = (mdp.gamma * lam) ** steps
+            exact = discount @ r_bar + (coef @ c2.T).T @ discount  # (C,)
+            out["exact_bias2"][:, j] += weights[a0] * (exact - true) ** 2
     out["mse"] = out["bias2"] + out["variance"]
-    return out
+    return out if c.ndim == 2 else {k: v[0] for k, v in out.items()}

@@ -13,7 +13,8 @@ def _blank(**kwargs):
 
 
 @pytest.mark.parametrize("name", ["clipped_loss", "adaptive_beta", "td0_step", "mc_episode", "gae",
-                                  "k_step_advantage", "clipped_value_loss", "normalize_advantages"])
+                                  "k_step_advantage", "clipped_value_loss", "normalize_advantages", "clip_gradient",
+                                  "error_decomposition", "gae_variance"])
 def test_solution_passes_and_blank_is_not_attempted(name):
     ex = getattr(EX, name)
     assert ex.check(ex.solution_fn).passed
@@ -180,3 +181,24 @@ def test_clip_gradient_matches_autograd_and_names_the_clip_alone_mistake():
         return torch.where((ratio - 1).abs() > clip_eps, torch.zeros_like(ratio), ratio * advantages)
 
     assert EX.clip_gradient.check(zero_outside).mistake == "clip_only"
+
+
+def test_error_decomposition_adds_up_and_names_the_mse_mistake():
+    case = EX.error_decomposition.cases()[1]
+    bias2, variance = pe.value_learning.error_decomposition(**case).tolist()
+    mse = float(((case["estimates"] - case["true_values"]) ** 2).mean())
+    assert abs(bias2 + variance - mse) < 1e-12
+
+    def around_truth(estimates, true_values):
+        mean = estimates.mean(0)
+        return torch.stack([((mean - true_values) ** 2).mean(), ((estimates - true_values) ** 2).mean()])
+
+    assert EX.error_decomposition.check(around_truth).mistake == "variance_around_true_values"
+
+
+def test_gae_variance_correlated_mistake_written_by_hand():
+    def as_if_correlated(delta_variances, gamma, lam):
+        sd = delta_variances.sqrt()
+        return sum((gamma * lam) ** l * sd[l] for l in range(len(sd))) ** 2
+
+    assert EX.gae_variance.check(as_if_correlated).mistake == "treated_as_correlated"

@@ -82,3 +82,34 @@ def test_rollout_padding_and_flags(mdp, pi):
         toy_mdps.expected_gae_first_step(mdp, pi, torch.zeros(6, dtype=torch.float64), 3, 0.5, 5)
     with pytest.raises(ValueError, match="lam"):
         toy_mdps.expected_gae_first_step(mdp, pi, torch.zeros(6, dtype=torch.float64), 0, 1.2, 5)
+
+
+def test_many_critics_at_once_match_one_at_a_time(mdp, pi):
+    V = toy_mdps.state_values(mdp, pi)
+    critics = torch.stack([V, toy_mdps.imperfect_critic(mdp, pi, 1.0, 3), toy_mdps.imperfect_critic(mdp, pi, 4.0, 5)])
+    lams = [0.0, 0.6, 1.0]
+    many = toy_mdps.gae_bias_variance(mdp, pi, critics, lams, n_rollouts=300, horizon=40, seed=2)
+    for i, c in enumerate(critics):
+        one = toy_mdps.gae_bias_variance(mdp, pi, c, lams, n_rollouts=300, horizon=40, seed=2)
+        for k in ("bias2", "variance", "exact_bias2", "mse"):
+            assert torch.allclose(many[k][i], one[k], atol=1e-10)
+    # against the GAE recursion itself, on the same rollouts (the same generator stream)
+    g = torch.Generator().manual_seed(2)
+    A = toy_mdps.advantages(mdp, pi)
+    want_b2 = torch.zeros(3, dtype=torch.float64)
+    for a0 in range(2):
+        ro = toy_mdps.sample_rollouts(mdp, pi, a0, 300, 40, g)
+        for j, lam in enumerate(lams):
+            est = _gae_first_step(mdp, ro, critics[1], lam)
+            want_b2[j] += pi[0, a0] * (float(est.mean()) - float(A[0, a0])) ** 2
+    assert torch.allclose(many["bias2"][1], want_b2, atol=1e-10)
+    with pytest.raises(ValueError, match="critic"):
+        toy_mdps.gae_bias_variance(mdp, pi, torch.zeros(2, 5, dtype=torch.float64), lams, 10)
+
+
+def test_uncorrelated_gae_variance_by_hand():
+    # weights (γλ)^l = 1, ¼, 1/16: variances 1, 1/16, 1/256 → 1.06640625
+    got = advantages.uncorrelated_gae_variance(torch.ones(3, dtype=torch.float64), 0.5, 0.5)
+    assert float(got) == 1 + 1 / 16 + 1 / 256
+    with pytest.raises(ValueError, match="delta_variances"):
+        advantages.uncorrelated_gae_variance(torch.tensor([-1.0]), 0.9, 0.9)

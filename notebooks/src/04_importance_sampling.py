@@ -91,7 +91,7 @@ pe.exercises.importance_weighted_mean.check(importance_weighted_mean)
 # %% [markdown]
 # ## 2. The price: variance and effective sample size
 #
-# The estimate is unbiased for any μ, but a single weighted sample has variance
+# The estimate is unbiased for any $\mu$, but a single weighted sample has variance
 #
 # $$\operatorname{Var}_{a\sim\mu}\big[w(a) f(a)\big] = \sum_a \frac{\pi(a)^2 f(a)^2}{\mu(a)} - \big(\mathbb{E}_\pi f\big)^2, \tag{4.2}$$
 #
@@ -392,7 +392,7 @@ pe.plots.surrogate_vs_objective(alphas, gain_s, surr_s, slope=float(grad_s.norm(
 # $J$ disagree.
 #
 # *For readers of the source notes.* Their TRPO derivation of this step (written with the
-# normalised visits ν = (1 − γ)d, and with θ′ for the *new* parameters, the other way round from
+# normalised visits $\nu = (1 - \gamma)d$, and with $\theta'$ for the *new* parameters, the other way round from
 # here) has two slips. The factor $1/(1 - \gamma)$ in front of the expectation disappears when the
 # ratio is introduced. And after the ratio is introduced the actions are still written as drawn from
 # the new policy: with the ratio inside they must come from the *old* one, as in (4.6). Drawing

@@ -63,7 +63,7 @@ print("‖∇ surrogate − ∇ policy-gradient objective‖ at θ = θ_old:", r
 #
 # Read the min as a *pessimistic* bound: of the unclipped and the clipped term, believe the
 # less flattering one. Once the ratio has moved past the clip **in the direction the advantage
-# wants**, the min picks the clipped term, which is constant in θ, and that sample stops
+# wants**, the min picks the clipped term, which is constant in $\theta$, and that sample stops
 # pushing. If the ratio moved the *wrong* way, the unclipped term is the smaller one and the
 # sample keeps pushing back. The code minimises a loss, $-L^\text{CLIP}$: `pe.losses.clipped_surrogate_loss`.
 #
@@ -83,14 +83,14 @@ for r in rows:
 assert [r["clipped"] for r in rows] == [False, False, True, True, False, False]
 
 # %% [markdown]
-# | case | Â | ratio | which term the min picks | gradient | in words |
+# | case | $\hat A$ | ratio | which term the min picks | gradient | in words |
 # |---|---|---|---|---|---|
-# | 1 | > 0 | ρ < 1−ε | ρÂ (unclipped) | Â | a good action became *less* likely: keep pushing it up |
-# | 2 | > 0 | inside | both equal | Â | ordinary policy-gradient step |
-# | 3 | > 0 | ρ > 1+ε | (1+ε)Â (clipped) | **0** | already made more likely enough: stop |
-# | 4 | < 0 | ρ < 1−ε | (1−ε)Â (clipped) | **0** | already made less likely enough: stop |
-# | 5 | < 0 | inside | both equal | Â | ordinary policy-gradient step |
-# | 6 | < 0 | ρ > 1+ε | ρÂ (unclipped) | Â | a bad action became *more* likely: keep pushing it down |
+# | 1 | > 0 | $\rho < 1-\epsilon$ | $\rho\hat A$ (unclipped) | $\hat A$ | a good action became *less* likely: keep pushing it up |
+# | 2 | > 0 | inside | both equal | $\hat A$ | ordinary policy-gradient step |
+# | 3 | > 0 | $\rho > 1+\epsilon$ | $(1+\epsilon)\hat A$ (clipped) | **0** | already made more likely enough: stop |
+# | 4 | < 0 | $\rho < 1-\epsilon$ | $(1-\epsilon)\hat A$ (clipped) | **0** | already made less likely enough: stop |
+# | 5 | < 0 | inside | both equal | $\hat A$ | ordinary policy-gradient step |
+# | 6 | < 0 | $\rho > 1+\epsilon$ | $\rho\hat A$ (unclipped) | $\hat A$ | a bad action became *more* likely: keep pushing it down |
 #
 # The source notes number the cases after Bick's table (①② inside, ③④ below, ⑤⑥ above);
 # here they go by the sign of $\hat A$ first. Their explanation of the zero gradient is right: the
@@ -139,7 +139,7 @@ assert (g_min == 0).tolist() == [False, False, True, True, False, False]
 assert (g_clip == 0).tolist() == [True, False, True, True, False, True]  # cases 1 and 6 lost too
 
 # %% [markdown]
-# ### ε as a slider
+# ### $\epsilon$ as a slider
 #
 # $\epsilon$ sets where a sample's incentive stops: how far its ratio may move in the direction
 # $\hat A$ wants before its gradient is switched off. It is *not* a hard bound on the ratio (§4
@@ -521,5 +521,5 @@ pe.exercises.clipped_loss.hint()
 #   carry it past), hence KL early stopping in practice.
 # * TRPO (5.5) enforces a KL budget $\kappa$ with a natural-gradient step (5.6) and a line search.
 #
-# Next: **06 · TD and MC**, the two ways to learn the critic V whose advantages Â we have been
+# Next: **06 · TD and MC**, the two ways to learn the critic $V$ whose advantages $\hat A$ we have been
 # taking as given.

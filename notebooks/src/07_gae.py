@@ -25,7 +25,7 @@ import ppo_edu as pe
 adv, tm = pe.advantages, pe.toy_mdps
 
 # %% [markdown]
-# ## 1. From δ to k-step advantages
+# ## 1. From $\delta$ to $k$-step advantages
 #
 # With a critic V, the TD residual of step t is
 #
@@ -59,7 +59,7 @@ print("Σ_l γ^l δ_l − (Σ_l γ^l r_l + γ^4 V_4 − V_0) =", sp.expand(lhs -
 # critic's error. $k = \infty$ trusts no critic (except the $-V(s_t)$ baseline): the Monte-Carlo
 # return, no bias from the critic, the variance of every reward to the end of the episode.
 #
-# ## 2. GAE: the λ-average
+# ## 2. GAE: the $\lambda$-average
 #
 # GAE (Schulman et al., 2016) does not pick one $k$. It averages them all with geometric weights
 # $(1 - \lambda)\lambda^{k-1}$, which sum to 1:

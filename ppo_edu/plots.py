@@ -383,7 +383,7 @@ def best_lambda_vs_critic_error(scales: Sequence[float], best: torch.Tensor, ppo
     fig, ax = _fig_ax(None, figsize=(6.0, 3.8))
     b, x = _as_np(best), np.asarray(scales, dtype=float)
     jitter = np.linspace(-0.04, 0.04, b.shape[1])
-    for i, sc in enumerate(x):
+    for i in range(len(x)):
         ax.plot(np.full(b.shape[1], i) + jitter, b[i], "o", color=COLORS["pos"], alpha=0.5, ms=4)
     ax.plot(np.arange(len(x)), np.median(b, 1), color="k", lw=2, marker="s", label="median over critic seeds")
     ax.axhline(ppo_lambda, color=COLORS["neg"], ls="--", lw=1, label=f"PPO's usual λ = {ppo_lambda}")

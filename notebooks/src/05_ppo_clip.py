@@ -299,12 +299,15 @@ assert bool((line["L_clip"] <= line["L"] + 1e-12).all())  # a pessimistic (lower
 assert abs(float(line["L_clip"][at[0.25]] - line["L"][at[0.25]])) < 0.01  # ... that is tight near θ_old
 assert 0.75 <= peak <= 1.25 and float(line["L"][-1]) > float(line["L"][at[1.0]])  # L^CLIP peaks, L keeps rising
 assert float(line["L_pen"][-1]) < float(line["L_pen"].max()) - 0.05  # the penalty also turns down
+assert 0.5 <= float(line_alphas[line["L_pen"].argmax()]) <= 1.25  # ... near the same step
+assert bool((line["clip_only"][1:] >= line["clip_only"][:-1] - 1e-12).all())  # the clip alone never turns down
 
 # %% [markdown]
 # As in the paper's figure, $L^\text{CLIP}$ is a lower bound on $L$ that agrees with it near
 # $\theta_\text{old}$ and has a maximum at a finite step (here where the clip update landed, at a
-# KL of about 0.03), while $L$ keeps rising. The penalised objective also turns down, later. The
-# clip alone flattens out but never turns down: it has no reason to stop a step that overshoots.
+# KL of about 0.03), while $L$ keeps rising. The penalised objective turns down too, near the same
+# step, and then falls faster as the KL grows. The clip alone flattens out but never turns down:
+# it has no reason to stop a step that overshoots.
 #
 # PPO-penalty needs a KL per state and a $\beta$ that lags behind. The KL is in closed form for
 # the usual policies: for a categorical policy it is a sum over the actions, and for the Gaussian

@@ -14,6 +14,10 @@ Episodes are given as ``(states, rewards)`` pairs: ``states[t]`` is the (integer
 step t and ``rewards[t]`` the reward that followed; every episode ends by termination after
 its last step (the value of a terminal state is 0). MC updates after the episode (every
 visit, in time order); TD(0) updates online after each step.
+
+Between the two, n-step TD moves V(s_t) towards n rewards and then γ^n V(s_{t+n}) (6.5). Batch
+updating sweeps one fixed batch until the estimate stops moving: batch MC gives the average
+returns, batch TD(0) the values of the batch's maximum-likelihood model (6.7).
 """
 
 from __future__ import annotations

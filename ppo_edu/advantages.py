@@ -118,6 +118,22 @@ def gae(
     return adv
 
 
+def uncorrelated_gae_variance(delta_variances: Any, gamma: float, lam: float) -> Tensor:
+    """Var[Â_t] = Σ_l (γλ)^(2l) Var[δ_{t+l}] when the δ's are uncorrelated (a perfect critic), eq. (7.5).
+
+    With the true V^π, E[δ_{t+l} | everything before t + l] = 0, so the δ's are uncorrelated and
+    the variance of their weighted sum (7.3) is the sum of the weighted variances.
+
+    Shapes:
+        delta_variances: (L,) for l = 0 … L − 1;  result: ().
+    """
+    v = check_ndim("delta_variances", as_float("delta_variances", delta_variances, int_dtype=torch.float64), (1,), "(L,)")
+    if bool((v < 0).any()):
+        raise ValueError("delta_variances: expected variances >= 0")
+    g, l = check_unit_interval("gamma", gamma), check_unit_interval("lam", lam)
+    return ((g * l) ** (2 * torch.arange(len(v), dtype=v.dtype)) * v).sum()
+
+
 def bootstrap_next_values(
     values: Any,
     last_value: Any,

@@ -218,6 +218,23 @@ def _surrogate_vs_objective() -> Figure:
     return plots.surrogate_vs_objective(alphas, gain, surrogate, slope=float(grad.norm()))
 
 
+@recipe("04_surrogate_overpromises")
+def _surrogate_overpromises() -> Figure:
+    import torch
+
+    from . import toy_mdps as tm
+
+    mdp, theta0 = tm.corridor(slip=0.5), torch.zeros(3, 2, dtype=torch.float64)
+    grad = tm.exact_gradient(mdp, theta0)
+    line = [theta0 + al * grad / grad.norm() for al in torch.linspace(-2.0, 6.0, 81, dtype=torch.float64)]
+    gain = torch.stack([tm.objective(mdp, th) for th in line]) - tm.objective(mdp, theta0)
+    surrogate = torch.stack([tm.surrogate_objective(mdp, th, theta0) for th in line])
+    bound = torch.stack([tm.trpo_lower_bound(mdp, th, theta0) for th in line])
+    return plots.surrogate_vs_objective(torch.linspace(-2.0, 6.0, 81, dtype=torch.float64), gain, surrogate,
+                                        slope=float(grad.norm()), bound=bound,
+                                        title="A slippery corridor: the surrogate over-promises")
+
+
 # --- 05 PPO-clip -----------------------------------------------------------------------------
 @recipe("05_six_clipping_cases")
 def _six_cases() -> Figure:
@@ -233,6 +250,26 @@ def _clip_vs_penalty() -> Figure:
     return plots.clip_vs_penalty(hists, float(means.max()), kl_target=0.01)
 
 
+@recipe("05_bandit_study")
+def _bandit_study() -> Figure:
+    from . import trust_region
+
+    return plots.bandit_study(trust_region.bandit_study(n_bandits=200))
+
+
+@recipe("05_surrogates_along_line")
+def _surrogates_along_line() -> Figure:
+    import torch
+
+    from . import trust_region
+
+    alphas = torch.linspace(0.0, 3.0, 61, dtype=torch.float64)
+    line = trust_region.update_line(trust_region.bandit_means(5, seed=0), alphas, beta=1.0)
+    curves = {"L = E_t[ρÂ]": line["L"], "E_t[clip(ρ)Â] alone": line["clip_only"],
+              "L − β·KL (β = 1)": line["L_pen"], "L^CLIP = E_t[min(ρÂ, clip(ρ)Â)]": line["L_clip"]}
+    return plots.surrogates_along_line(alphas, curves, line["kl"])
+
+
 # --- 06–08 -----------------------------------------------------------------------------------
 def _random_walk_study(n_runs: int = 100, n_episodes: int = 100):
     """The data of notebook 06's figure (the notebook runs the same calls)."""
@@ -240,10 +277,11 @@ def _random_walk_study(n_runs: int = 100, n_episodes: int = 100):
 
     from . import toy_mdps, value_learning
 
-    true = toy_mdps.random_walk_exact_values(5)
+    walk = toy_mdps.random_walk(5)
+    true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
 
     def sample(n, generator):
-        return toy_mdps.random_walk_episodes(n, 5, generator)
+        return toy_mdps.sample_episodes(walk, toy_mdps.uniform_policy(walk), n, generator).split()
 
     one_run = value_learning.td0_prediction(sample(n_episodes, torch.Generator().manual_seed(0)), 5, alpha=0.1, v0=0.5)
     snapshots = {n: one_run[n] for n in (0, 1, 10, n_episodes)}
@@ -259,15 +297,48 @@ def _td_vs_mc() -> Figure:
     return plots.td_vs_mc(true, snapshots, curves, n_runs=100)
 
 
+@recipe("06_error_decomposition")
+def _error_decomposition() -> Figure:
+    import torch
+
+    from . import toy_mdps, value_learning
+
+    walk = toy_mdps.random_walk(5)
+    true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
+    online, offline = [], []
+    for run in range(200):  # notebook 06, §4b
+        episodes = toy_mdps.sample_episodes(walk, toy_mdps.uniform_policy(walk), 100,
+                                            torch.Generator().manual_seed(run)).split()
+        online.append(value_learning.td0_prediction(episodes, 5, alpha=0.15, v0=0.5))
+        offline.append(value_learning.td0_prediction(episodes, 5, alpha=0.15, v0=0.5, online=False))
+    curves = {"online TD(0), α = 0.15": value_learning.error_decomposition(torch.stack(online), true),
+              "offline TD(0), α = 0.15": value_learning.error_decomposition(torch.stack(offline), true)}
+    return plots.error_decomposition(curves, n_runs=200)
+
+
 GAE_LAMBDAS = [round(0.05 * i, 2) for i in range(21)]
 
 
 def _gae_study(n_rollouts: int = 4000):
     from . import toy_mdps
 
-    mdp = toy_mdps.gae_study_mdp()
-    critic = toy_mdps.imperfect_critic(mdp, error_scale=2.0)
-    return toy_mdps.gae_bias_variance(mdp, critic, GAE_LAMBDAS, n_rollouts)
+    mdp, pi = toy_mdps.gae_study_mdp()
+    critic = toy_mdps.imperfect_critic(mdp, pi, error_scale=2.0)
+    return toy_mdps.gae_bias_variance(mdp, pi, critic, GAE_LAMBDAS, n_rollouts)
+
+
+@recipe("07_best_lambda_vs_critic_error")
+def _best_lambda_vs_critic_error() -> Figure:
+    import torch
+
+    from . import toy_mdps
+
+    mdp, pi = toy_mdps.gae_study_mdp()
+    scales = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+    critics = torch.stack([toy_mdps.imperfect_critic(mdp, pi, sc, seed) for sc in scales for seed in range(10)])
+    sweep = toy_mdps.gae_bias_variance(mdp, pi, critics, GAE_LAMBDAS, 4000)
+    best = torch.tensor(GAE_LAMBDAS, dtype=torch.float64)[sweep["mse"].argmin(-1)].reshape(len(scales), -1)
+    return plots.best_lambda_vs_critic_error(scales, best)
 
 
 @recipe("07_gae_bias_variance")

@@ -115,6 +115,31 @@ def second_moment(target: Any, behaviour: Any) -> Tensor:
     return (p[nz] ** 2 / mu[nz]).sum()
 
 
+def chi_squared(target: Any, behaviour: Any) -> Tensor:
+    """χ²(π ‖ μ) = Σ_a (π(a) − μ(a))²/μ(a) = E_μ[w²] − 1, the divergence that sets the ESS, eq. (4.3b).
+
+    Shapes:
+        target, behaviour: (K,);  result: ().
+    """
+    p, mu = _dist("target", target), _dist("behaviour", behaviour)
+    check_same_shape("target", p, behaviour=mu)
+    if bool(((mu == 0) & (p > 0)).any()):
+        raise ValueError("behaviour: expected μ(a) > 0 wherever π(a) > 0 (otherwise IS cannot see those actions)")
+    nz = mu > 0
+    return ((p[nz] - mu[nz]) ** 2 / mu[nz]).sum()
+
+
+def ess_fraction(target: Any, behaviour: Any) -> Tensor:
+    """The large-N ESS/N of weights w = π/μ, 1/E_μ[w²] = 1/(1 + χ²(π ‖ μ)), eq. (4.3b).
+
+    It lies below exp(−KL(π ‖ μ)) (Jensen: KL = E_π[log w] ≤ log E_π[w] = log E_μ[w²]).
+
+    Shapes:
+        target, behaviour: (K,);  result: ().
+    """
+    return 1 / (1 + chi_squared(target, behaviour))
+
+
 def is_variance(target: Any, behaviour: Any, f: Any) -> Tensor:
     """Exact variance of the one-sample IS estimate w(a) f(a), a ~ μ, eq. (4.2).
 

@@ -67,6 +67,22 @@ def clipped_surrogate(ratio: Any, advantages: Any, clip_eps: float) -> Tensor:
     return torch.minimum(r * a, torch.clamp(r, 1.0 - eps, 1.0 + eps) * a)
 
 
+def clipped_surrogate_grad(ratio: Any, advantages: Any, clip_eps: float) -> Tensor:
+    """∂/∂log π_θ(a_t|s_t) of the per-sample objective min(ρÂ, clip(ρ, 1−ε, 1+ε)Â), eq. (5.2g).
+
+    ρÂ (since ∂ρ/∂log π = ρ), except in the clipped cases 3 (Â > 0, ρ > 1+ε) and 4 (Â < 0,
+    ρ < 1−ε), where it is 0. Written out, not by autograd (the tests compare the two).
+
+    Shapes:
+        ratio, advantages, result: any matching shape.
+    """
+    r, a = as_float("ratio", ratio).detach(), as_float("advantages", advantages).detach()
+    check_same_shape("ratio", r, advantages=a)
+    eps = check_positive("clip_eps", clip_eps)
+    clipped = ((a > 0) & (r > 1 + eps)) | ((a < 0) & (r < 1 - eps))
+    return torch.where(clipped, torch.zeros_like(r), r * a)
+
+
 def clipped_surrogate_loss(
     logp_new: Any,
     logp_old: Any,

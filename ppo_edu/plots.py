@@ -182,18 +182,25 @@ def importance_drift(kls, var_exact, var_sampled, ess_exact, ess_sampled) -> Fig
     return _done(fig)
 
 
-def surrogate_vs_objective(alphas, true_gain, surrogate, slope: float, ax: Axes | None = None) -> Figure:
-    """J(θ) − J(θ_old) and the surrogate L_θold(θ) along a line θ = θ_old + α·u, with their common tangent."""
+def surrogate_vs_objective(alphas, true_gain, surrogate, slope: float, ax: Axes | None = None,
+                           bound=None, title: str = "Old states, new actions: exact to first order at θ_old") -> Figure:
+    """J(θ) − J(θ_old) and the surrogate L_θold(θ) along a line θ = θ_old + α·u, with their common tangent.
+
+    With ``bound``, TRPO's lower bound L − C·KL_max (4.9) is drawn too (clipped to the plot's range).
+    """
     fig, ax = _fig_ax(ax)
     al = _np(alphas)
     ax.plot(al, _np(true_gain), color=COLORS["pos"], lw=2.5, label="J(θ) − J(θ_old)  (true gain)")
     ax.plot(al, _np(surrogate), color=COLORS["neg"], lw=2, ls="--", label="surrogate L_θold(θ)  (4.6)")
     ax.plot(al, slope * al, color=COLORS["clip"], lw=1, ls=":", label="tangent at θ_old: α·∇J·u")
+    if bound is not None:
+        lo, hi = min(_np(true_gain).min(), _np(surrogate).min()), max(_np(true_gain).max(), _np(surrogate).max())
+        ax.plot(al, _np(bound), color="k", lw=1.5, label="TRPO bound L − C·KL_max  (4.9)")
+        ax.set_ylim(lo - 0.3 * (hi - lo), hi + 0.15 * (hi - lo))
     ax.axvline(0, color="k", lw=0.8)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="step size α along u = ∇J(θ_old)/‖∇J‖", ylabel="gain",
-           title="Old states, new actions: exact to first order at θ_old")
-    ax.legend()
+    ax.set(xlabel="step size α along u = ∇J(θ_old)/‖∇J‖", ylabel="gain", title=title)
+    ax.legend(fontsize=8)
     return _done(fig)
 
 
@@ -220,7 +227,7 @@ def six_clipping_cases(clip_eps: float = 0.2, rho_max: float = 2.0) -> Figure:
         table = {row["case"]: row for row in losses.six_cases_table(eps, abs(a))}
         for k, xc in enumerate(((1 - eps) / 2, 1.0, (1 + eps + rho_max) / 2)):
             grad = table[first_case + k]["grad"]
-            label = f"case {first_case + k}\n∂/∂ρ = {'0' if grad == 0 else format(grad, '+g')}"
+            label = f"case {first_case + k}\n∂/∂ρ = {'0' if grad == 0 else 'Â'}"
             ax.text(xc, 0.97, label, ha="center", va="top", fontsize=9, fontweight="bold",
                     transform=ax.get_xaxis_transform(), bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
         # Room above both curves (the dotted one too) for the case labels, so that no label covers a line.
@@ -236,14 +243,18 @@ def _as_np(x) -> np.ndarray:
     return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
 
 
+_METHOD_COLORS = {"pg": "#9467bd", "surrogate": COLORS["clip"], "clip": COLORS["pos"], "penalty": COLORS["accent"]}
+_METHOD_LABELS = {"pg": "vanilla PG (1 epoch)", "surrogate": "unclipped surrogate (20 epochs)",
+                  "clip": "PPO-clip (20 epochs)", "penalty": "PPO-penalty, adaptive β (20 epochs)"}
+
+
 def clip_vs_penalty(histories: dict[str, dict[str, torch.Tensor]], optimum: float, kl_target: float) -> Figure:
     """Expected reward J and the KL of each update, per iteration, for the ways to reuse a batch.
 
     ``histories`` maps a method name to the output of :func:`ppo_edu.trust_region.policy_update_study`.
     """
     fig, (ax_j, ax_kl) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    colors = {"surrogate": COLORS["clip"], "clip": COLORS["pos"], "penalty": COLORS["accent"]}
-    labels = {"surrogate": "unclipped surrogate", "clip": "PPO-clip", "penalty": "PPO-penalty (adaptive β)"}
+    colors, labels = _METHOD_COLORS, _METHOD_LABELS
     for name, h in histories.items():
         it = np.arange(len(h["J"]))
         ax_j.plot(it, _as_np(h["J"]), marker="o", ms=3, color=colors.get(name), label=labels.get(name, name))
@@ -256,6 +267,57 @@ def clip_vs_penalty(histories: dict[str, dict[str, torch.Tensor]], optimum: floa
     ax_kl.set(xlabel="iteration", ylabel="KL(π_old ‖ π_new) of the update", yscale="log",
               title="How far each update moved the policy")
     ax_j.legend(fontsize=8, loc="lower right")
+    return _done(fig)
+
+
+def bandit_study(study: dict[str, dict[str, torch.Tensor]]) -> Figure:
+    """Many bandits: mean fraction of the possible gain per iteration with a 95 % band (left), and
+    the share of bandits in which an update lowered J by more than 0.05 at least once (right).
+
+    ``study`` is the output of :func:`ppo_edu.trust_region.bandit_study`.
+    """
+    fig, (ax_g, ax_d) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    names = list(study)
+    for name in names:
+        g = _as_np(study[name]["gain"])
+        mean, half = g.mean(0), 1.96 * g.std(0, ddof=1) / np.sqrt(len(g))
+        it = np.arange(g.shape[1])
+        ax_g.plot(it, mean, color=_METHOD_COLORS.get(name), label=_METHOD_LABELS.get(name, name))
+        ax_g.fill_between(it, mean - half, mean + half, color=_METHOD_COLORS.get(name), alpha=0.25)
+    ax_g.set(xlabel="iteration (one batch of 64 each)", ylabel="(J − J₀) / (max μ − J₀)",
+             title=f"Progress, mean over {len(g)} bandits (95 % band)", ylim=(0, 1))
+    ax_g.legend(fontsize=8, loc="lower right")
+    share = [float((study[n]["drops"] > 0).double().mean()) for n in names]
+    k = len(study[names[0]]["drops"])
+    err = [1.96 * np.sqrt(p * (1 - p) / k) for p in share]
+    ax_d.bar(range(len(names)), share, yerr=err, capsize=4, color=[_METHOD_COLORS.get(n) for n in names])
+    ax_d.set_xticks(range(len(names)), [_METHOD_LABELS.get(n, n).split(" (")[0].replace(", adaptive β", "")
+                                        for n in names], fontsize=8)
+    ax_d.set(ylabel="share of bandits", ylim=(0, 1), title="Runs with a drop of J by > 0.05 (95 % interval)")
+    return _done(fig)
+
+
+def surrogates_along_line(alphas, curves: dict[str, torch.Tensor], kl, ax: Axes | None = None) -> Figure:
+    """Surrogate objectives along θ = θ_old + α·u (the PPO paper's Fig. 2), with KL(π_old ‖ π_θ) on a twin axis.
+
+    ``curves`` maps a label to values of the same length as ``alphas``.
+    """
+    fig, ax = _fig_ax(ax, figsize=(7.0, 4.2))
+    al = _np(alphas)
+    styles = [("-", COLORS["pos"]), ("--", COLORS["clip"]), ("-.", COLORS["accent"]), (":", "k"), ("-", "#9467bd")]
+    for (label, y), (ls, color) in zip(curves.items(), styles, strict=False):
+        ax.plot(al, _np(y), ls=ls, color=color, lw=2, label=label)
+    ax.axvline(1.0, color="k", lw=0.8, ls=":")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax2 = ax.twinx()
+    ax2.plot(al, _np(kl), color=COLORS["neg"], lw=1.2, label="KL(π_old ‖ π_θ) (right axis)")
+    ax2.set_ylabel("KL(π_old ‖ π_θ)", color=COLORS["neg"])
+    ax.set(xlabel="α  (θ = θ_old + α·(θ_clip − θ_old); α = 1 is one PPO-clip update)",
+           ylabel="change from θ_old",
+           title="Surrogates along the update direction")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=8, loc="upper left")
     return _done(fig)
 
 
@@ -293,6 +355,26 @@ def td_vs_mc(
     return _done(fig)
 
 
+def error_decomposition(curves: dict[str, torch.Tensor], n_runs: int) -> Figure:
+    """Mean squared error against the episode number split into bias² and variance, one panel per learner.
+
+    ``curves`` maps a label to the output of :func:`ppo_edu.value_learning.error_decomposition`
+    over runs, shape (n_episodes + 1, 2).
+    """
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.8), layout="constrained", sharey=True)
+    for ax, (label, c) in zip(np.atleast_1d(axes), curves.items(), strict=True):
+        c = _as_np(c)
+        ep = np.arange(len(c))
+        ax.plot(ep, c.sum(-1), color="k", lw=2, label="mean squared error")
+        ax.plot(ep, c[:, 0], color=COLORS["neg"], lw=1.5, ls="--", label="bias² (of the runs' average)")
+        ax.plot(ep, c[:, 1], color=COLORS["pos"], lw=1.5, ls="-.", label="variance (across runs)")
+        ax.set(xlabel="episodes", title=label, yscale="log", ylim=(1e-4, 0.1))
+        ax.grid(True, alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel(f"averaged over states and {n_runs} runs")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    return _done(fig)
+
+
 def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], lam: float | None = None) -> Figure:
     """Measured bias², variance and their sum (the MSE) of GAE against λ; the exact bias² as a line.
 
@@ -317,6 +399,25 @@ def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], 
     ax.set(xlabel="λ   (0 = TD residual,  1 = Monte Carlo)", ylabel="squared error of Â_0", title=title,
            ylim=(0, 1.45 * top))
     ax.legend(fontsize=8, loc="upper center", ncol=3)
+    return _done(fig)
+
+
+def best_lambda_vs_critic_error(scales: Sequence[float], best: torch.Tensor, ppo_lambda: float = 0.95) -> Figure:
+    """The λ of lowest MSE against the size of the critic's error: one dot per critic seed, the median as a line.
+
+    ``best`` has shape (len(scales), n_seeds).
+    """
+    fig, ax = _fig_ax(None, figsize=(6.0, 3.8))
+    b, x = _as_np(best), np.asarray(scales, dtype=float)
+    jitter = np.linspace(-0.04, 0.04, b.shape[1])
+    for i in range(len(x)):
+        ax.plot(np.full(b.shape[1], i) + jitter, b[i], "o", color=COLORS["pos"], alpha=0.5, ms=4)
+    ax.plot(np.arange(len(x)), np.median(b, 1), color="k", lw=2, marker="s", label="median over critic seeds")
+    ax.axhline(ppo_lambda, color=COLORS["neg"], ls="--", lw=1, label=f"PPO's usual λ = {ppo_lambda}")
+    ax.set_xticks(np.arange(len(x)), [f"{v:g}" for v in x])
+    ax.set(xlabel="scale of the critic's error, e(s) ~ N(0, scale²)", ylabel="λ with the lowest MSE of Â₀",
+           ylim=(-0.05, 1.05), title="The worse the critic, the larger the best λ")
+    ax.legend(fontsize=8, loc="lower right")
     return _done(fig)
 
 

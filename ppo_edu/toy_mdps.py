@@ -38,6 +38,9 @@ class TabularMDP:
 
     Shapes:
         P: (S, A, S) with rows summing to at most 1;  R: (S, A);  mu0: (S,).
+
+    ``R[s, a]`` is the *mean* reward; samplers add Gaussian noise of standard deviation
+    ``reward_std`` (0: rewards are exactly ``R``). Every notebook's toy MDP has this one form.
     """
 
     P: Tensor
@@ -46,6 +49,7 @@ class TabularMDP:
     gamma: float
     state_names: tuple[str, ...] = ()
     action_names: tuple[str, ...] = ()
+    reward_std: float = 0.0
 
     def __post_init__(self) -> None:
         P = check_finite("P", as_tensor("P", self.P, torch.float64).to(torch.float64))
@@ -65,6 +69,9 @@ class TabularMDP:
         object.__setattr__(self, "R", R)
         object.__setattr__(self, "mu0", mu0)
         object.__setattr__(self, "gamma", check_unit_interval("gamma", self.gamma))
+        if not float(self.reward_std) >= 0.0 or not torch.isfinite(torch.tensor(float(self.reward_std))):
+            raise ValueError(f"reward_std: expected a finite number >= 0, got {self.reward_std!r}")
+        object.__setattr__(self, "reward_std", float(self.reward_std))
         object.__setattr__(self, "state_names", tuple(self.state_names) or tuple(f"s{i}" for i in range(S)))
         object.__setattr__(self, "action_names", tuple(self.action_names) or tuple(f"a{i}" for i in range(A)))
 
@@ -78,7 +85,13 @@ class TabularMDP:
 
     def with_gamma(self, gamma: float) -> TabularMDP:
         """The same MDP with another discount γ."""
-        return TabularMDP(self.P, self.R, self.mu0, gamma, self.state_names, self.action_names)
+        return TabularMDP(self.P, self.R, self.mu0, gamma, self.state_names, self.action_names, self.reward_std)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
 
 
 def corridor(n_states: int = 3, slip: float = 0.2, step_reward: float = -0.1, goal_reward: float = 1.0,
@@ -243,6 +256,33 @@ def surrogate_objective(mdp: TabularMDP, theta: Any, theta_old: Any, new_state_d
     return d @ (pi * advantages(mdp, pi_old)).sum(-1)
 
 
+def max_kl(theta_old: Any, theta: Any) -> Tensor:
+    """KL_max = max_s KL(π_old(·|s) ‖ π_θ(·|s)) for tabular softmax policies (TRPO's D_KL^max).
+
+    Shapes:
+        theta_old, theta: (S, A);  result: ().
+    """
+    logp_old, logp = torch.log_softmax(_theta(theta_old), -1), torch.log_softmax(_theta(theta), -1)
+    if logp.shape != logp_old.shape:
+        raise ValueError(f"theta: expected the shape of theta_old {tuple(logp_old.shape)}, got {tuple(logp.shape)}")
+    return (logp_old.exp() * (logp_old - logp)).sum(-1).max()
+
+
+def trpo_lower_bound(mdp: TabularMDP, theta: Any, theta_old: Any) -> Tensor:
+    """TRPO's guaranteed lower bound on the gain, L_θold(θ) − C·KL_max, C = 4 ε γ/(1 − γ)², ε = max |A_old|.
+
+    Schulman et al. (2015), Theorem 1: J(θ) − J(θ_old) ≥ L_θold(θ) − C·KL_max(θ_old, θ), eq. (4.9).
+
+    Shapes:
+        theta, theta_old: (S, A);  result: ().
+    """
+    if mdp.gamma >= 1:
+        raise ValueError(f"mdp: the bound needs γ < 1, got γ = {mdp.gamma}")
+    eps = float(advantages(mdp, softmax_policy(_theta(theta_old, mdp))).abs().max())
+    C = 4 * eps * mdp.gamma / (1 - mdp.gamma) ** 2
+    return surrogate_objective(mdp, theta, theta_old) - C * max_kl(theta_old, theta)
+
+
 @dataclass(frozen=True)
 class Episodes:
     """N sampled episodes, padded to the longest one and stored time-major.
@@ -263,6 +303,19 @@ class Episodes:
     @property
     def lengths(self) -> Tensor:
         return self.mask.sum(0)
+
+    def split(self) -> list[tuple[Tensor, Tensor]]:
+        """The episodes as a list of ``(states, rewards)`` pairs, each of its own length (06's format).
+
+        Raises if an episode was truncated: the Monte-Carlo return of a cut episode is not known.
+
+        Shapes:
+            each states: (T_n,) int64;  each rewards: (T_n,) float64.
+        """
+        if bool(self.truncated.any()):
+            raise ValueError(f"episodes: {int(self.truncated.sum())} episode(s) were truncated at max_steps; "
+                             "sample with a larger max_steps")
+        return [(self.states[:T, n], self.rewards[:T, n]) for n, T in enumerate(self.lengths.tolist())]
 
 
 def sample_episodes(mdp: TabularMDP, pi: Any, n_episodes: int, generator: torch.Generator | None = None,
@@ -285,7 +338,10 @@ def sample_episodes(mdp: TabularMDP, pi: Any, n_episodes: int, generator: torch.
         nxt = torch.multinomial(next_p[s, a], 1, generator=generator).squeeze(-1)
         states.append(torch.where(alive, s, 0))
         actions.append(torch.where(alive, a, 0))
-        rewards.append(torch.where(alive, mdp.R[s, a], 0.0))
+        r = mdp.R[s, a]
+        if mdp.reward_std > 0:
+            r = r + mdp.reward_std * torch.randn(N, generator=generator, dtype=torch.float64)
+        rewards.append(torch.where(alive, r, 0.0))
         masks.append(alive.clone())
         alive = alive & (nxt < S)
         if not bool(alive.any()):
@@ -294,132 +350,103 @@ def sample_episodes(mdp: TabularMDP, pi: Any, n_episodes: int, generator: torch.
     return Episodes(torch.stack(states), torch.stack(actions), torch.stack(rewards), torch.stack(masks), alive.clone())
 
 
-# --- 06–07 random walk and MDPs for TD/MC and GAE ---------------------------------------------
-# The 5-state random walk (Sutton & Barto, Example 6.2): states 0..n−1 between two terminals;
-# every step moves left or right with probability ½; the episode starts in the middle and
-# ends on either side; the only reward is +1 for leaving on the right. With γ = 1 the value of
-# state i is the probability of leaving on the right, (i + 1)/(n + 1).
+# --- 06–07 the random walk and the GAE study MDP, in the same tabular form -------------------
+# The 5-state random walk (Sutton & Barto, Example 6.2) is a TabularMDP with actions
+# ``left``/``right`` between two terminals, walked with the uniform policy: start in the middle,
+# the only reward is +1 for leaving on the right. With γ = 1, V(i) = (i + 1)/(n + 1), the
+# probability of leaving on the right. Its exact values are ``state_values(walk, uniform_policy(walk))``.
 
 
-def random_walk_exact_values(n_states: int = 5, gamma: float = 1.0) -> torch.Tensor:
-    """Exact V of the random walk under its ½/½ policy, from the Bellman equation (6.1).
-
-    Solves (I − γP) V = r, where P moves between non-terminal states and r is the expected
-    one-step reward (½ from the rightmost state). With γ = 1: V(i) = (i + 1)/(n + 1).
+def uniform_policy(mdp: TabularMDP) -> Tensor:
+    """π(a|s) = 1/A in every state (the random walk's ½/½ policy).
 
     Shapes:
-        result: (n_states,), float64.
+        result: (S, A), float64.
     """
-    n = _check_n_states(n_states)
-    g = check_unit_interval("gamma", gamma)
-    ones = torch.full((n - 1,), 0.5, dtype=torch.float64)
-    P = torch.diag(ones, 1) + torch.diag(ones, -1)
-    r = torch.zeros(n, dtype=torch.float64)
-    r[-1] = 0.5
-    return torch.linalg.solve(torch.eye(n, dtype=torch.float64) - g * P, r)
+    return torch.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions, dtype=torch.float64)
 
 
-def random_walk_episodes(
-    n_episodes: int, n_states: int = 5, generator: torch.Generator | None = None
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Sample episodes of the random walk: a list of ``(states, rewards)``.
+def random_walk(n_states: int = 5, gamma: float = 1.0) -> TabularMDP:
+    """The random walk of notebook 06 as a :class:`TabularMDP`: ``n_states`` cells between two terminals.
 
-    ``states[t]`` is the non-terminal state at step t (the walk starts in the middle,
-    ``n_states // 2``); ``rewards[t]`` is the reward of the step out of it. Every episode ends
-    by termination after its last step.
+    ``left`` and ``right`` move one cell; leaving on the left ends the episode with reward 0, leaving
+    on the right with reward +1; every other step pays 0. Episodes start in cell ``n_states // 2``.
+    Walked with :func:`uniform_policy`, V(i) = (i + 1)/(n + 1) for γ = 1, eq. (6.1).
 
     Shapes:
-        each states: (T,) int64;  each rewards: (T,) float64 (T varies per episode).
+        P: (n, 2, n);  R: (n, 2);  mu0: (n,).
     """
-    n = _check_n_states(n_states)
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
-        raise ValueError(f"n_episodes: expected a positive integer, got {n_episodes!r}")
-    episodes = []
-    for _ in range(n_episodes):
-        s, states = n // 2, []
-        while 0 <= s < n:
-            states.append(s)
-            s += 1 if torch.rand((), generator=generator) < 0.5 else -1
-        rewards = torch.zeros(len(states), dtype=torch.float64)
-        rewards[-1] = 1.0 if s == n else 0.0
-        episodes.append((torch.tensor(states, dtype=torch.int64), rewards))
-    return episodes
+    n = _positive_int("n_states", n_states)
+    P = torch.zeros(n, 2, n, dtype=torch.float64)
+    for s in range(n):
+        if s > 0:
+            P[s, 0, s - 1] = 1.0
+        if s < n - 1:
+            P[s, 1, s + 1] = 1.0
+    R = torch.zeros(n, 2, dtype=torch.float64)
+    R[n - 1, 1] = 1.0
+    mu0 = torch.zeros(n, dtype=torch.float64)
+    mu0[n // 2] = 1.0
+    return TabularMDP(P, R, mu0, gamma, tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[s] if n <= 26 else f"s{s}" for s in range(n)),
+                      ("left", "right"))
 
 
-def _check_n_states(n_states: int) -> int:
-    if isinstance(n_states, bool) or not isinstance(n_states, int) or n_states < 1:
-        raise ValueError(f"n_states: expected a positive integer, got {n_states!r}")
-    return n_states
+def gae_study_mdp(n_states: int = 6, n_actions: int = 2, seed: int = 0) -> tuple[TabularMDP, Tensor]:
+    """The seeded random MDP of notebook 07's bias/variance study and its fixed stochastic policy.
 
-
-@dataclass(frozen=True)
-class EpisodicMDP:
-    """A small episodic MDP with a fixed stochastic policy, small enough to solve exactly.
-
-    From state s the agent draws a ~ policy[s], receives a reward with mean ``reward_mean[s, a]``
-    and standard deviation ``reward_std``, then the episode terminates with probability
-    ``terminate[s, a]`` or moves to s' ~ transition[s, a]. Episodes start in ``start``.
+    Every step ends the episode with probability 8–20 % (≈ 8 steps per episode), rewards are
+    noisy (``reward_std`` = 1), γ = 0.95 and episodes start in state 0.
 
     Shapes:
-        transition: (S, A, S);  reward_mean, terminate: (S, A);  policy: (S, A).
+        returns ``(mdp, pi)`` with pi: (S, A).
     """
-
-    transition: torch.Tensor
-    reward_mean: torch.Tensor
-    terminate: torch.Tensor
-    policy: torch.Tensor
-    reward_std: float = 1.0
-    gamma: float = 0.95
-    start: int = 0
-
-
-def gae_study_mdp(n_states: int = 6, n_actions: int = 2, seed: int = 0) -> EpisodicMDP:
-    """The seeded random MDP of notebook 07's bias/variance study (episodes last ≈ 8 steps)."""
-    n = _check_n_states(n_states)
+    n = _positive_int("n_states", n_states)
     g = torch.Generator().manual_seed(seed)
     transition = torch.rand(n, n_actions, n, generator=g, dtype=torch.float64) ** 3
     transition = transition / transition.sum(-1, keepdim=True)
     reward_mean = torch.randn(n, n_actions, generator=g, dtype=torch.float64)
     terminate = 0.08 + 0.12 * torch.rand(n, n_actions, generator=g, dtype=torch.float64)
     logits = torch.randn(n, n_actions, generator=g, dtype=torch.float64)
-    return EpisodicMDP(transition, reward_mean, terminate, torch.softmax(logits, -1))
+    mu0 = torch.zeros(n, dtype=torch.float64)
+    mu0[0] = 1.0
+    mdp = TabularMDP((1 - terminate).unsqueeze(-1) * transition, reward_mean, mu0, 0.95, reward_std=1.0)
+    return mdp, torch.softmax(logits, -1)
 
 
-def exact_values(mdp: EpisodicMDP) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Exact V, Q and A = Q − V of ``mdp``'s policy, from the Bellman equations.
+def start_state(mdp: TabularMDP) -> int:
+    """The start state of an MDP whose episodes all start in one state (μ0 one-hot)."""
+    s = int(mdp.mu0.argmax())
+    if float(mdp.mu0[s]) != 1.0:
+        raise ValueError(f"mdp: expected a single start state (mu0 one-hot), got mu0 = {mdp.mu0.tolist()}")
+    return s
 
-    Q(s, a) = r̄(s, a) + γ (1 − p_end(s, a)) Σ_s' P(s'|s, a) V(s'),   V(s) = Σ_a π(a|s) Q(s, a).
 
-    Shapes:
-        V: (S,);  Q, A: (S, A).
-    """
-    cont = mdp.gamma * (1 - mdp.terminate).unsqueeze(-1) * mdp.transition  # (S, A, S)
-    P_pi = torch.einsum("sa,sat->st", mdp.policy, cont)
-    r_pi = (mdp.policy * mdp.reward_mean).sum(-1)
-    V = torch.linalg.solve(torch.eye(len(r_pi), dtype=r_pi.dtype) - P_pi, r_pi)
-    Q = mdp.reward_mean + torch.einsum("sat,t->sa", cont, V)
-    return V, Q, Q - V.unsqueeze(-1)
+def _first_action(mdp: TabularMDP, first_action: int) -> int:
+    if isinstance(first_action, bool) or not isinstance(first_action, int) or not 0 <= first_action < mdp.n_actions:
+        raise ValueError(f"first_action: expected an action in [0, {mdp.n_actions}), got {first_action!r}")
+    return first_action
 
 
 def sample_rollouts(
-    mdp: EpisodicMDP, first_action: int, n_rollouts: int, horizon: int, generator: torch.Generator | None = None
-) -> dict[str, torch.Tensor]:
-    """Run ``n_rollouts`` episodes from ``mdp.start`` whose first action is ``first_action``.
+    mdp: TabularMDP, pi: Any, first_action: int, n_rollouts: int, horizon: int,
+    generator: torch.Generator | None = None,
+) -> dict[str, Tensor]:
+    """Run ``n_rollouts`` episodes from the start state whose first action is ``first_action``.
 
-    Every episode runs until it terminates or reaches ``horizon`` steps (then it is truncated).
-    Steps after an episode's end are padding: reward 0, ``alive`` False, flagged terminated.
+    Later actions follow ``pi``. Every episode runs until it terminates or reaches ``horizon``
+    steps (then it is truncated). Steps after an episode's end are padding: reward 0, ``alive``
+    False, flagged terminated. Rewards are R[s, a] + ``mdp.reward_std`` · N(0, 1).
 
-    Returns ``states`` (T+1, N) (the last row is the state after step T−1), ``actions``,
-    ``rewards``, ``terminated``, ``truncated`` and ``alive``, each (T, N), with T = ``horizon``.
+    Shapes:
+        pi: (S, A);  returns ``states`` (T+1, N) (the last row is the state after step T−1),
+        ``actions``, ``rewards``, ``terminated``, ``truncated``, ``alive``: (T, N), T = horizon.
     """
-    S, A = mdp.policy.shape
-    if not 0 <= first_action < A:
-        raise ValueError(f"first_action: expected an action in [0, {A}), got {first_action!r}")
-    for name, v in (("n_rollouts", n_rollouts), ("horizon", horizon)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
-    N, T = n_rollouts, horizon
-    states = torch.full((T + 1, N), mdp.start, dtype=torch.int64)
+    p = _policy(mdp, pi).detach()
+    a_first, s0 = _first_action(mdp, first_action), start_state(mdp)
+    N, T = _positive_int("n_rollouts", n_rollouts), _positive_int("horizon", horizon)
+    end_prob = 1 - mdp.P.sum(-1)  # (S, A): the chance that the step ends the episode
+    next_w = torch.where(mdp.P.sum(-1, keepdim=True) > 0, mdp.P, 1.0)  # next state (irrelevant when it ends)
+    states = torch.full((T + 1, N), s0, dtype=torch.int64)
     actions = torch.zeros(T, N, dtype=torch.int64)
     rewards = torch.zeros(T, N, dtype=torch.float64)
     terminated = torch.zeros(T, N, dtype=torch.bool)
@@ -427,14 +454,14 @@ def sample_rollouts(
     live = torch.ones(N, dtype=torch.bool)
     for t in range(T):
         s = states[t]
-        a = torch.full_like(s, first_action)
+        a = torch.full_like(s, a_first)
         if t > 0:
-            a = torch.multinomial(mdp.policy[s], 1, generator=generator).squeeze(-1)
+            a = torch.multinomial(p[s], 1, generator=generator).squeeze(-1)
         noise = torch.randn(N, generator=generator, dtype=torch.float64)
-        ends = torch.rand(N, generator=generator, dtype=torch.float64) < mdp.terminate[s, a]
-        nxt = torch.multinomial(mdp.transition[s, a], 1, generator=generator).squeeze(-1)
+        ends = torch.rand(N, generator=generator, dtype=torch.float64) < end_prob[s, a]
+        nxt = torch.multinomial(next_w[s, a], 1, generator=generator).squeeze(-1)
         actions[t], alive[t] = a, live
-        rewards[t] = torch.where(live, mdp.reward_mean[s, a] + mdp.reward_std * noise, 0.0)
+        rewards[t] = torch.where(live, mdp.R[s, a] + mdp.reward_std * noise, 0.0)
         terminated[t] = ends | ~live
         states[t + 1] = nxt
         live = live & ~ends
@@ -444,81 +471,115 @@ def sample_rollouts(
             "truncated": truncated, "alive": alive}
 
 
+def _expected_delta_terms(mdp: TabularMDP, p: Tensor, first_action: int, horizon: int) -> tuple[Tensor, Tensor]:
+    """E[δ_l] = r̄_l + (γ d_{l+1} − d_l) · V̂ for l < horizon: returns r̄ (H,) and the critic weights (H, S)."""
+    S = mdp.n_states
+    d = torch.zeros(S, dtype=torch.float64)
+    d[start_state(mdp)] = 1.0
+    pi0 = torch.zeros_like(p)
+    pi0[:, first_action] = 1.0
+    r_bar, coef = [], []
+    for step in range(_positive_int("horizon", horizon)):
+        pi_l = pi0 if step == 0 else p
+        d_next = torch.einsum("s,sa,sat->t", d, pi_l, mdp.P)
+        r_bar.append((d.unsqueeze(-1) * pi_l * mdp.R).sum())
+        coef.append(mdp.gamma * d_next - d)
+        d = d_next
+    return torch.stack(r_bar), torch.stack(coef)
+
+
+def _check_critic(mdp: TabularMDP, critic: Any) -> Tensor:
+    c = check_finite("critic", as_tensor("critic", critic, torch.float64))
+    if c.ndim not in (1, 2) or c.shape[-1] != mdp.n_states:
+        raise ValueError(f"critic: expected shape ({mdp.n_states},) or (C, {mdp.n_states}), got {tuple(c.shape)}")
+    return c
+
+
 def expected_gae_first_step(
-    mdp: EpisodicMDP, critic: torch.Tensor, first_action: int, lam: float, horizon: int
+    mdp: TabularMDP, pi: Any, critic: Tensor, first_action: int, lam: float, horizon: int
 ) -> float:
     """Exact E[Â_0 | s_0 = start, a_0 = first_action] of GAE(γ, λ) with a given critic V̂.
 
     E[δ_l] is propagated through the state distribution d_l (the probability of being alive
     in each state at step l): E[Â_0] = Σ_l (γλ)^l Σ_s [d_l(s) (r̄_π(s) − V̂(s)) + γ d_{l+1}(s) V̂(s)],
     with the first step's action fixed and truncation after ``horizon`` steps bootstrapped.
-    """
-    lam = check_unit_interval("lam", lam)
-    S, n_actions = mdp.policy.shape
-    if not 0 <= first_action < n_actions:
-        raise ValueError(f"first_action: expected an action in [0, {n_actions}), got {first_action!r}")
-    if tuple(critic.shape) != (S,):
-        raise ValueError(f"critic: expected shape ({S},), got {tuple(critic.shape)}")
-    cont = (1 - mdp.terminate).unsqueeze(-1) * mdp.transition  # (S, A, S)
-    d = torch.zeros(S, dtype=torch.float64)
-    d[mdp.start] = 1.0
-    pi0 = torch.zeros_like(mdp.policy)
-    pi0[:, first_action] = 1.0
-    total = 0.0
-    for l in range(horizon):
-        pi = pi0 if l == 0 else mdp.policy
-        d_next = torch.einsum("s,sa,sat->t", d, pi, cont)
-        r_bar = (d.unsqueeze(-1) * pi * mdp.reward_mean).sum()
-        delta = r_bar + mdp.gamma * (d_next @ critic) - d @ critic
-        total += (mdp.gamma * lam) ** l * float(delta)
-        d = d_next
-    return total
-
-
-def imperfect_critic(mdp: EpisodicMDP, error_scale: float = 1.0, seed: int = 0) -> torch.Tensor:
-    """V̂ = V + e: the exact values plus a fixed, seeded error e(s) ~ N(0, scale²), with e(start) = 0.
-
-    The error is zero at the start state, where the advantages are measured (the state every
-    episode visits is the one a critic fits best), so any bias of Â_0 comes from bootstrapping
-    on the wrong values of the states that follow.
 
     Shapes:
-        result: (S,).
+        pi: (S, A);  critic: (S,).
     """
-    V, _, _ = exact_values(mdp)
+    lam = check_unit_interval("lam", lam)
+    p = _policy(mdp, pi).detach()
+    a_first = _first_action(mdp, first_action)
+    if tuple(critic.shape) != (mdp.n_states,):
+        raise ValueError(f"critic: expected shape ({mdp.n_states},), got {tuple(critic.shape)}")
+    r_bar, coef = _expected_delta_terms(mdp, p, a_first, horizon)
+    weights = (mdp.gamma * lam) ** torch.arange(len(r_bar), dtype=torch.float64)
+    return float(weights @ (r_bar + coef @ _check_critic(mdp, critic)))
+
+
+def imperfect_critic(mdp: TabularMDP, pi: Any, error_scale: float = 1.0, seed: int = 0) -> Tensor:
+    """V̂ = V + e: the exact values plus a fixed, seeded error e(s) ~ N(0, scale²), with e(start) = 0.
+
+    The error is zero at the start state, where the advantages are measured: an error in V̂(s_0)
+    only shifts Â_0 by a constant that acts as a baseline (it does not bias the policy gradient),
+    so any bias that matters comes from bootstrapping on the wrong values of the states that follow.
+
+    Shapes:
+        pi: (S, A);  result: (S,).
+    """
+    V = state_values(mdp, pi)
     e = float(error_scale) * torch.randn(len(V), generator=torch.Generator().manual_seed(seed), dtype=V.dtype)
-    e[mdp.start] = 0.0
+    e[start_state(mdp)] = 0.0
     return V + e
 
 
 def gae_bias_variance(
-    mdp: EpisodicMDP, critic: torch.Tensor, lambdas: list[float], n_rollouts: int, horizon: int = 80, seed: int = 0
-) -> dict[str, torch.Tensor]:
-    """Measured bias² and variance of the GAE estimate Â_0 of A(start, a_0), for each λ.
+    mdp: TabularMDP, pi: Any, critic: Tensor, lambdas: list[float], n_rollouts: int, horizon: int = 80,
+    seed: int = 0,
+) -> dict[str, Tensor]:
+    """Measured bias² and variance of the GAE estimate Â_0 of A(start, a_0), for each λ (and each critic).
 
-    For each first action a, ``n_rollouts`` episodes are sampled once and every λ is evaluated
-    on the same episodes. Per action, bias_a = mean(Â_0) − A(start, a) and var_a = Var(Â_0);
-    both are averaged over a with the policy's weights π(a|start). ``exact_bias2`` is the same
-    average with E[Â_0] computed exactly by :func:`expected_gae_first_step`.
+    For each first action a, ``n_rollouts`` episodes are sampled once and every λ (and every
+    critic) is evaluated on the same episodes. Per action, bias_a = mean(Â_0) − A(start, a) and
+    var_a = Var(Â_0); both are averaged over a with the policy's weights π(a|start).
+    ``exact_bias2`` is the same average with E[Â_0] computed exactly (:func:`expected_gae_first_step`).
 
-    Returns tensors of shape (len(lambdas),): ``bias2``, ``variance``, ``mse`` (= bias2 +
-    variance), ``exact_bias2``.
+    Â_0 = Σ_l (γλ)^l (Π_{k<l} (1 − done_k)) δ_l is the first row of the GAE recursion (7.3), here
+    summed directly so that many critics cost little more than one.
+
+    Shapes:
+        critic: (S,) or (C, S);  returns ``bias2``, ``variance``, ``mse`` (= bias2 + variance) and
+        ``exact_bias2``, each (len(lambdas),) or (C, len(lambdas)).
     """
-    from . import advantages as gae_module  # imported here: advantages() above is the exact A of 01–04
-
-    _, _, A = exact_values(mdp)
+    p = _policy(mdp, pi).detach()
+    c = _check_critic(mdp, critic)
+    c2 = c if c.ndim == 2 else c[None]
+    lams = torch.tensor([check_unit_interval("lam", lam) for lam in lambdas], dtype=torch.float64)
+    A, s0 = advantages(mdp, p), start_state(mdp)
     g = torch.Generator().manual_seed(seed)
-    weights = mdp.policy[mdp.start]
-    out = {k: torch.zeros(len(lambdas), dtype=torch.float64) for k in ("bias2", "variance", "exact_bias2")}
+    weights = p[s0]
+    out = {k: torch.zeros(len(c2), len(lams), dtype=torch.float64) for k in ("bias2", "variance", "exact_bias2")}
     for a0 in range(len(weights)):
-        ro = sample_rollouts(mdp, a0, n_rollouts, horizon, g)
-        v, nv = critic[ro["states"][:-1]], critic[ro["states"][1:]]
-        for j, lam in enumerate(lambdas):
-            adv0 = gae_module.gae(ro["rewards"], v, nv, ro["terminated"], ro["truncated"], mdp.gamma, lam)[0]
-            true = float(A[mdp.start, a0])
-            out["bias2"][j] += weights[a0] * (float(adv0.mean()) - true) ** 2
-            out["variance"][j] += weights[a0] * float(adv0.var())
-            exact = expected_gae_first_step(mdp, critic, a0, lam, horizon)
-            out["exact_bias2"][j] += weights[a0] * (exact - true) ** 2
+        ro = sample_rollouts(mdp, p, a0, n_rollouts, horizon, g)
+        cont = (~ro["terminated"]).to(torch.float64)  # (T, N); padding is flagged terminated
+        done = (ro["terminated"] | ro["truncated"]).to(torch.float64)
+        alive_before = torch.cumprod(torch.cat([torch.ones_like(done[:1]), 1 - done[:-1]]), 0)  # Π_{k<l} (1 − done_k)
+        T, N = done.shape
+        steps = torch.arange(T, dtype=torch.float64)
+        col = torch.arange(N).expand(T, N)
+        r_bar, coef = _expected_delta_terms(mdp, p, a0, horizon)
+        true = float(A[s0, a0])
+        for j, lam in enumerate(lams):
+            w = (mdp.gamma * lam) ** steps[:, None] * alive_before  # (T, N): the weight of δ_l in Â_0
+            # Â_0 is linear in the critic: Â_0 = Σ_l w_l r_l + B V̂, B[n, s] = Σ_l w_l (γ cont_l [s_{l+1} = s] − [s_l = s])
+            B = torch.zeros(N, mdp.n_states, dtype=torch.float64)
+            B.index_put_((col.flatten(), ro["states"][1:].flatten()), (mdp.gamma * cont * w).flatten(), accumulate=True)
+            B.index_put_((col.flatten(), ro["states"][:-1].flatten()), -w.flatten(), accumulate=True)
+            adv0 = (w * ro["rewards"]).sum(0) + c2 @ B.T  # (C, N)
+            out["bias2"][:, j] += weights[a0] * (adv0.mean(-1) - true) ** 2
+            out["variance"][:, j] += weights[a0] * adv0.var(-1)
+            discount = (mdp.gamma * lam) ** steps
+            exact = discount @ r_bar + (coef @ c2.T).T @ discount  # (C,)
+            out["exact_bias2"][:, j] += weights[a0] * (exact - true) ** 2
     out["mse"] = out["bias2"] + out["variance"]
-    return out
+    return out if c.ndim == 2 else {k: v[0] for k, v in out.items()}

@@ -2,6 +2,7 @@
 when fed exactly that wrong answer, a blank is "not attempted", and errors become feedback."""
 
 import pytest
+import torch
 
 import ppo_edu as pe
 from ppo_edu.exercises import nb01_policy_gradient, nb02_baseline, nb03_reward_to_go_and_advantage, nb04_importance_sampling
@@ -64,3 +65,12 @@ def test_surrogate_catches_a_missing_detach():
     result = pe.exercises.surrogate_objective.check(no_detach)
     assert result.mistake == "ratio_not_detached" and "∂loss/∂logp_old" in result.message
     assert pe.exercises.surrogate_objective.check(detached).passed
+
+
+def test_ess_fraction_hand_worked_and_below_the_kl_bound():
+    # π = [½, ½], μ = [0.8, 0.2]: E_μ[w²] = 0.25/0.8 + 0.25/0.2 = 1.5625, so ESS/N = 0.64
+    pi, mu = torch.tensor([0.5, 0.5], dtype=torch.float64), torch.tensor([0.8, 0.2], dtype=torch.float64)
+    assert abs(float(pe.importance.ess_fraction(pi, mu)) - 0.64) < 1e-12
+    assert pe.exercises.ess_fraction.check(nb04_importance_sampling.ess_fraction_solution).passed
+    kl_bound = lambda target, behaviour: torch.exp(-(target * (target / behaviour).log()).sum())  # noqa: E731
+    assert pe.exercises.ess_fraction.check(kl_bound).mistake == "kl_instead_of_chi2"

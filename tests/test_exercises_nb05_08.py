@@ -13,7 +13,8 @@ def _blank(**kwargs):
 
 
 @pytest.mark.parametrize("name", ["clipped_loss", "adaptive_beta", "td0_step", "mc_episode", "gae",
-                                  "k_step_advantage", "clipped_value_loss", "normalize_advantages"])
+                                  "k_step_advantage", "clipped_value_loss", "normalize_advantages", "clip_gradient",
+                                  "error_decomposition", "gae_variance"])
 def test_solution_passes_and_blank_is_not_attempted(name):
     ex = getattr(EX, name)
     assert ex.check(ex.solution_fn).passed
@@ -162,3 +163,50 @@ def test_value_loss_and_normalisation_mistakes():
         return (advantages - advantages.mean(0)) / (advantages.std(0) + 1e-8)
 
     assert EX.normalize_advantages.check(per_env).mistake == "normalized_per_column"
+
+
+def test_clipped_loss_without_the_min_is_named():
+    def clip_alone(logp_new, logp_old, advantages, clip_eps):
+        r = torch.exp(logp_new - logp_old.detach())
+        return -(r.clamp(1 - clip_eps, 1 + clip_eps) * advantages).mean()
+
+    result = EX.clipped_loss.check(clip_alone)
+    assert result.mistake == "clip_only", result
+
+
+def test_clip_gradient_matches_autograd_and_names_the_clip_alone_mistake():
+    for case in EX.clip_gradient.cases():
+        rho = case["ratio"].clone().requires_grad_(True)
+        logp = rho.log()  # ∂/∂log π through ρ = exp(log π − log π_old)
+        obj = pe.losses.clipped_surrogate(torch.exp(logp), case["advantages"], case["clip_eps"]).sum()
+        (by_autograd,) = torch.autograd.grad(obj, logp)
+        assert torch.allclose(pe.losses.clipped_surrogate_grad(**case), by_autograd, atol=1e-12)
+    # cases 1–6 by hand: ρÂ, ρÂ, 0, 0, ρÂ, ρÂ
+    want = torch.tensor([0.5, 2.2, 0.0, 0.0, -0.45, -3.0], dtype=torch.float64)
+    assert torch.allclose(pe.losses.clipped_surrogate_grad(**EX.clip_gradient.cases()[0]), want)
+
+    def zero_outside(ratio, advantages, clip_eps):
+        return torch.where((ratio - 1).abs() > clip_eps, torch.zeros_like(ratio), ratio * advantages)
+
+    assert EX.clip_gradient.check(zero_outside).mistake == "clip_only"
+
+
+def test_error_decomposition_adds_up_and_names_the_mse_mistake():
+    case = EX.error_decomposition.cases()[1]
+    bias2, variance = pe.value_learning.error_decomposition(**case).tolist()
+    mse = float(((case["estimates"] - case["true_values"]) ** 2).mean())
+    assert abs(bias2 + variance - mse) < 1e-12
+
+    def around_truth(estimates, true_values):
+        mean = estimates.mean(0)
+        return torch.stack([((mean - true_values) ** 2).mean(), ((estimates - true_values) ** 2).mean()])
+
+    assert EX.error_decomposition.check(around_truth).mistake == "variance_around_true_values"
+
+
+def test_gae_variance_correlated_mistake_written_by_hand():
+    def as_if_correlated(delta_variances, gamma, lam):
+        sd = delta_variances.sqrt()
+        return sum((gamma * lam) ** l * sd[l] for l in range(len(sd))) ** 2
+
+    assert EX.gae_variance.check(as_if_correlated).mistake == "treated_as_correlated"

@@ -83,3 +83,15 @@ def test_bad_inputs_raise():
         imp.is_estimate(torch.tensor([float("nan")]), torch.zeros(1), torch.zeros(1))
     with pytest.raises(ValueError, match="logp_new"):
         imp.surrogate(torch.zeros(3), torch.zeros(3), torch.zeros(3))
+
+
+def test_chi_squared_and_ess_fraction_by_hand():
+    p, q = torch.tensor([0.5, 0.5], dtype=torch.float64), torch.tensor([0.25, 0.75], dtype=torch.float64)
+    chi2 = 0.25**2 / 0.25 + 0.25**2 / 0.75  # Σ (p − q)²/q
+    assert float(imp.chi_squared(p, q)) == pytest.approx(chi2)
+    assert float(imp.second_moment(p, q)) == pytest.approx(1 + chi2)  # E_q[w²] = 1 + χ²
+    assert float(imp.ess_fraction(p, q)) == pytest.approx(1 / (1 + chi2))
+    assert float(imp.ess_fraction(p, q)) <= math.exp(-float(imp.categorical_kl(p, q)))  # Jensen
+    assert float(imp.chi_squared(q, q)) == 0.0
+    with pytest.raises(ValueError, match="behaviour"):
+        imp.chi_squared(p, torch.tensor([1.0, 0.0]))

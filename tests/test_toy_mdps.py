@@ -1,6 +1,8 @@
 """toy_mdps (01–04): exact V, Q, A and ∇J of tabular MDPs against hand-worked values,
 naive iterations, finite differences and Monte-Carlo averages."""
 
+import math
+
 import pytest
 import torch
 
@@ -167,3 +169,25 @@ def test_bad_policy_and_never_ending_episodes_raise():
         tm.sample_episodes(mdp, tm.softmax_policy(torch.zeros(3, 2)), 0)
     with pytest.raises(ValueError, match="slip"):
         tm.corridor(slip=1.0)
+
+
+def test_trpo_bound_holds_and_max_kl_by_hand():
+    mdp = tm.corridor(slip=0.5)
+    theta_old = torch.zeros(3, 2, dtype=torch.float64)
+    u = torch.randn(3, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for alpha in (0.001, 0.1, 1.0, 3.0):
+        theta = theta_old + alpha * u
+        gain = float(tm.objective(mdp, theta) - tm.objective(mdp, theta_old))
+        assert float(tm.trpo_lower_bound(mdp, theta, theta_old)) <= gain + 1e-12  # Schulman et al. 2015, Thm 1
+    # max_s KL(π_old ‖ π): state 1 moves to logits (0, log 3), i.e. π = (¼, ¾); KL(½,½ ‖ ¼,¾) by hand
+    theta = theta_old.clone()
+    theta[1, 1] = math.log(3.0)
+    want = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)
+    assert float(tm.max_kl(theta_old, theta)) == pytest.approx(want)
+    # C = 4 ε γ / (1 − γ)², ε = max |A_old|: the bound is L − C·KL_max
+    eps = float(tm.advantages(mdp, tm.softmax_policy(theta_old)).abs().max())
+    C = 4 * eps * 0.9 / 0.1**2
+    want_bound = float(tm.surrogate_objective(mdp, theta, theta_old)) - C * want
+    assert float(tm.trpo_lower_bound(mdp, theta, theta_old)) == pytest.approx(want_bound)
+    with pytest.raises(ValueError, match="γ < 1"):
+        tm.trpo_lower_bound(mdp.with_gamma(1.0), theta, theta_old)

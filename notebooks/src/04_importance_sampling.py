@@ -1,20 +1,22 @@
 # %% [markdown]
 # # 04 · Importance sampling
 #
-# Every estimator so far needs episodes sampled from the *current* policy π_θ. After one
-# gradient step θ has changed and the batch is stale; collecting a new one per step is
-# expensive. Importance sampling reweights old samples so that they estimate expectations
-# under the new policy. It is exact on average and treacherous in variance, and the way PPO
-# uses it drops a term that this notebook justifies carefully.
+# Every estimator so far needs episodes sampled from the *current* policy $\pi_\theta$: it is
+# *on-policy*. After one gradient step $\theta$ has changed and the batch is stale; collecting a
+# new one per step is expensive. Importance sampling reweights old samples so that they estimate
+# expectations under the new policy (learning from another policy's data is *off-policy*). It is
+# exact on average and treacherous in variance, and the way PPO uses it drops a term that this
+# notebook justifies carefully.
 #
 # **You will learn**
 # 1. the importance-sampling identity (checked with sympy) and that the estimate is unbiased;
 # 2. how its variance blows up and the effective sample size collapses as the two policies
-#    drift apart, measured against their KL divergence;
+#    drift apart, and that the ESS is set by the $\chi^2$ divergence, with KL only a proxy;
 # 3. why a whole trajectory's ratio is hopeless, and why PPO uses per-step ratios and *drops
-#    the ratio of state distributions* p_θ(s)/p_θ'(s), and what that costs;
-# 4. the surrogate objective L(θ), whose gradient at θ = θ_old is exactly the policy gradient
-#    (checked with autograd).
+#    the ratio of state distributions* $p_\theta(s)/p_{\theta'}(s)$, and what that costs;
+# 4. the surrogate objective $L(\theta)$, whose gradient at $\theta = \theta_\text{old}$ is exactly
+#    the policy gradient (checked with autograd), and a case where it over-promises, beside
+#    TRPO's guaranteed lower bound.
 
 # %%
 import numpy as np
@@ -27,13 +29,13 @@ tm, pg, imp = pe.toy_mdps, pe.policy_gradient, pe.importance
 # %% [markdown]
 # ## 1. The identity
 #
-# We want E_{a~π}[f(a)] but have samples from another distribution μ (the *behaviour* policy:
-# the old policy that collected the data). Multiply and divide by μ(a):
+# We want $\mathbb{E}_{a\sim\pi}[f(a)]$ but have samples from another distribution $\mu$ (the
+# *behaviour* policy: the old policy that collected the data). Multiply and divide by $\mu(a)$:
 #
 # $$\mathbb{E}_{a\sim\pi}[f(a)] = \sum_a \pi(a) f(a) = \sum_a \mu(a)\, \frac{\pi(a)}{\mu(a)}\, f(a) = \mathbb{E}_{a\sim\mu}\big[w(a)\, f(a)\big], \qquad w(a) = \frac{\pi(a)}{\mu(a)}. \tag{4.1}$$
 #
-# This needs μ(a) > 0 wherever π(a)f(a) ≠ 0: an action the old policy never takes cannot be
-# reweighted. sympy, for four actions with symbolic probabilities and values:
+# This needs $\mu(a) > 0$ wherever $\pi(a)f(a) \ne 0$: an action the old policy never takes
+# cannot be reweighted. sympy, for four actions with symbolic probabilities and values:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -42,9 +44,11 @@ assert holds
 print(lhs, "=", rhs)
 
 # %% [markdown]
-# A small example: four actions; μ rarely picks the last one. The target π is μ's logits moved
-# by δ·u, where u shifts mass onto that rare action. For δ = 2, the IS estimate from 2 000 samples
-# of μ, repeated 500 times, averages to the exact E_π[f] (within a few standard errors):
+# A small example: four actions; $\mu$ rarely picks the last one. The target $\pi$ is $\mu$'s
+# logits moved by $\Delta\cdot u$, where $u$ shifts mass onto that rare action ($\Delta$ is the size
+# of the policy shift; $\delta$ is kept for the TD residual of notebooks 06–07). For $\Delta = 2$,
+# the IS estimate from 2 000 samples of $\mu$, repeated 500 times, averages to the exact
+# $\mathbb{E}_\pi[f]$ (within a few standard errors):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -54,8 +58,8 @@ f = torch.tensor([1.0, 0.5, 0.0, 2.0], dtype=torch.float64)
 mu = torch.softmax(logits_mu, 0)
 
 
-def target(delta):
-    return torch.softmax(logits_mu + delta * u, 0)
+def target(shift):
+    return torch.softmax(logits_mu + shift * u, 0)
 
 
 pi = target(2.0)
@@ -70,9 +74,9 @@ print(f"E_π[f] exact = {exact:.3f}   mean of IS estimates = {estimates.mean():.
 print(f"plain average of f under μ (no weights) = {float((mu * f).sum()):.3f}  ← the wrong target")
 
 # %% [markdown]
-# **Exercise 4.1.** Write the IS estimate (4.1) from samples a_i ~ μ given as values f(a_i) and
-# log-probabilities under both distributions (ratios are computed from log-probabilities in
-# practice: products of small probabilities underflow, sums of logs do not).
+# **Exercise 4.1.** Write the IS estimate (4.1) from samples $a_i \sim \mu$ given as values
+# $f(a_i)$ and log-probabilities under both distributions (ratios are computed from
+# log-probabilities in practice: products of small probabilities underflow, sums of logs do not).
 
 # %%
 def importance_weighted_mean(f_values, logp_target, logp_behaviour):
@@ -87,28 +91,29 @@ pe.exercises.importance_weighted_mean.check(importance_weighted_mean)
 # %% [markdown]
 # ## 2. The price: variance and effective sample size
 #
-# The estimate is unbiased for any μ, but a single weighted sample has variance
+# The estimate is unbiased for any $\mu$, but a single weighted sample has variance
 #
 # $$\operatorname{Var}_{a\sim\mu}\big[w(a) f(a)\big] = \sum_a \frac{\pi(a)^2 f(a)^2}{\mu(a)} - \big(\mathbb{E}_\pi f\big)^2, \tag{4.2}$$
 #
-# and the μ(a) in the denominator makes it explode when π puts weight where μ rarely looks.
+# and the $\mu(a)$ in the denominator makes it explode when $\pi$ puts weight where $\mu$ rarely looks.
 # A model-free diagnostic is the **effective sample size**
 #
 # $$\mathrm{ESS} = \frac{\big(\sum_{i=1}^N w_i\big)^2}{\sum_{i=1}^N w_i^2} \;\approx\; \frac{N\, \mathbb{E}_\mu[w]^2}{\mathbb{E}_\mu[w^2]} = \frac{N}{\mathbb{E}_\mu[w^2]}, \tag{4.3}$$
 #
-# N when all weights are equal, 1 when one weight dominates. (E_μ[w] = Σ_a π(a) = 1.) How far
-# apart are the two policies? We measure it with KL(π ‖ μ) = Σ_a π(a) log(π(a)/μ(a)).
+# $N$ when all weights are equal, 1 when one weight dominates. ($\mathbb{E}_\mu[w] = \sum_a \pi(a) = 1$.)
+# How far apart are the two policies? A common yardstick is
+# $\mathrm{KL}(\pi \,\|\, \mu) = \sum_a \pi(a) \log(\pi(a)/\mu(a))$; §2b shows it is only a proxy.
 #
-# Sweep δ; at each value compare the exact variance (4.2) and 1/E_μ[w²] with values measured on
-# samples (the number of samples per point is the notebook's budget):
+# Sweep $\Delta$; at each value compare the exact variance (4.2) and $1/\mathbb{E}_\mu[w^2]$ with
+# values measured on samples (the number of samples per point is the notebook's budget):
 
 # %%
 n_samples = pe.runtime.budget(200_000, 20_000)
-deltas = torch.linspace(0.0, 4.0, 17, dtype=torch.float64)
+shifts = torch.linspace(0.0, 4.0, 17, dtype=torch.float64)
 kls, var_exact, var_measured, ess_exact, ess_measured = [], [], [], [], []
 gen = torch.Generator().manual_seed(1)
-for delta in deltas:
-    p = target(float(delta))
+for shift in shifts:
+    p = target(float(shift))
     a = torch.multinomial(mu, n_samples, replacement=True, generator=gen)
     w = (p / mu)[a]
     kls.append(float(imp.categorical_kl(p, mu)))
@@ -123,8 +128,8 @@ pe.plots.importance_drift(kls, var_exact, var_measured, ess_exact, ess_measured)
 
 # %% [markdown]
 # The measured points follow the exact variance. The measured ESS of batches of 100 sits
-# *above* its large-N value 1/E_μ[w²] once the policies are far apart (at KL ≈ 2, close to
-# twice as high in the full run): a small batch often misses the rare, heavy weights
+# *above* its large-$N$ value $1/\mathbb{E}_\mu[w^2]$ once the policies are far apart (at KL ≈ 2,
+# close to twice as high in the full run): a small batch often misses the rare, heavy weights
 # altogether, so it *looks* healthier than it is. That is
 # the treacherous side of importance sampling: the damage hides in rare samples.
 #
@@ -132,17 +137,66 @@ pe.plots.importance_drift(kls, var_exact, var_measured, ess_exact, ess_measured)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for delta in (0.0, 1.0, 2.0, 3.0, 4.0):
-    p = target(delta)
-    print(f"δ = {delta}:  KL = {float(imp.categorical_kl(p, mu)):.3f}   Var = {float(imp.is_variance(p, mu, f)):7.3f}"
+for shift in (0.0, 1.0, 2.0, 3.0, 4.0):
+    p = target(shift)
+    print(f"Δ = {shift}:  KL = {float(imp.categorical_kl(p, mu)):.3f}   Var = {float(imp.is_variance(p, mu, f)):7.3f}"
           f"   ESS/N ≈ {1 / float(imp.second_moment(p, mu)):.3f}")
 assert float(imp.is_variance(target(4.0), mu, f)) > 400 * float(imp.is_variance(target(0.0), mu, f))
 assert 1 / float(imp.second_moment(target(4.0), mu)) < 0.06
 
 # %% [markdown]
-# By KL ≈ 2.2 nats the variance of one weighted sample is about 500 times what it was at δ = 0,
-# and 100 weighted samples are worth about five (ESS/N ≈ 0.05). **Importance sampling only works while the policies stay close**,
-# which is the whole motivation for PPO's clipping (05) and TRPO's KL constraint.
+# By KL ≈ 2.2 nats the variance of one weighted sample is about 500 times what it was at
+# $\Delta = 0$, and 100 weighted samples are worth about five (ESS/N ≈ 0.05). **Importance
+# sampling only works while the policies stay close**, which is the whole motivation for PPO's
+# clipping (05) and TRPO's KL constraint.
+#
+# ## 2b. What the ESS depends on: $\chi^2$, with KL a proxy
+#
+# The large-$N$ ESS fraction is not a function of the KL. Expanding the second moment,
+#
+# $$\mathbb{E}_\mu[w^2] = \sum_a \frac{\pi(a)^2}{\mu(a)} = 1 + \sum_a \frac{(\pi(a) - \mu(a))^2}{\mu(a)} = 1 + \chi^2(\pi \,\|\, \mu), \qquad \frac{\mathrm{ESS}}{N} \approx \frac{1}{1 + \chi^2(\pi\,\|\,\mu)} \le e^{-\mathrm{KL}(\pi\,\|\,\mu)}. \tag{4.3b}$$
+#
+# The bound is Jensen's inequality: $\mathrm{KL}(\pi\|\mu) = \mathbb{E}_\pi[\log w] \le \log \mathbb{E}_\pi[w] = \log \mathbb{E}_\mu[w^2]$.
+# So a small KL is *necessary* for a healthy ESS but not sufficient: two targets at the same KL
+# can have very different ESS. Below, the first moves mass onto the rare action (as above), the
+# second onto the common one, with its size chosen so that both have the same KL:
+# %%
+# NBVAL_CHECK_OUTPUT
+for p in (target(float(x)) for x in shifts):  # (4.3b) on the whole sweep
+    assert abs(float(imp.second_moment(p, mu)) - (1 + float(imp.chi_squared(p, mu)))) < 1e-12
+    assert float(imp.ess_fraction(p, mu)) <= float(torch.exp(-imp.categorical_kl(p, mu))) + 1e-12
+v = torch.tensor([1.0, 0.0, 0.0, -0.5], dtype=torch.float64)  # mass onto the common action
+to_rare = target(2.0)
+kl_rare, lo, hi = float(imp.categorical_kl(to_rare, mu)), 0.0, 20.0
+for _ in range(60):  # bisection: the shift along v with the same KL(π ‖ μ)
+    mid = (lo + hi) / 2
+    lo, hi = (mid, hi) if float(imp.categorical_kl(torch.softmax(logits_mu + mid * v, 0), mu)) < kl_rare else (lo, mid)
+to_common = torch.softmax(logits_mu + lo * v, 0)
+rows = {}
+for name, p in (("towards the rare action", to_rare), ("towards the common action", to_common)):
+    rows[name] = [float(imp.categorical_kl(p, mu)), float(imp.chi_squared(p, mu)), float(imp.ess_fraction(p, mu)),
+                  float(imp.categorical_kl(mu, p))]
+    print(f"{name:>26}: KL(π‖μ) = {rows[name][0]:.3f}   χ² = {rows[name][1]:.3f}   ESS/N ≈ {rows[name][2]:.3f}"
+          f"   KL(μ‖π) = {rows[name][3]:.3f}")
+rare, common = rows["towards the rare action"], rows["towards the common action"]
+assert abs(rare[0] - common[0]) < 1e-9 and rare[2] < 0.7 * common[2]  # same KL, far lower ESS
+assert rare[3] < common[3]  # and the reverse KL ranks them the other way round
+small = [float(imp.categorical_kl(target(x), mu) / imp.categorical_kl(mu, target(x))) for x in (0.2, 0.1, 0.05)]
+assert all(abs(k - 1) < 0.04 for k in small) and abs(small[2] - 1) < abs(small[0] - 1)
+print("KL(π‖μ) / KL(μ‖π) for Δ = 0.2, 0.1, 0.05:", [round(k, 3) for k in small])
+
+# %% [markdown]
+# Same KL, and the ESS is 0.35 against 0.60: the $\chi^2$ divergence, which weighs each
+# action's change by $1/\mu(a)$, sees that moving mass onto a rare action is what hurts.
+#
+# *Which KL?* This notebook measures $\mathrm{KL}(\pi\|\mu)$, new ‖ old: it is
+# $\mathbb{E}_\pi[\log w]$, an expectation under the target, and it is the direction that bounds
+# the ESS in (4.3b). Notebook 05 (PPO-penalty, TRPO) uses $\mathrm{KL}(\pi_\text{old}\|\pi_\theta)$,
+# old ‖ new, because that one is an expectation under the policy that collected the batch, so the
+# batch itself estimates it ($\mathbb{E}_{a\sim\pi_\text{old}}[-\log\rho]$), and it is the
+# direction of TRPO's theory (§4 below). The two directions are not the same divergence (the
+# reverse KL above ranks the two targets the other way round), but for small steps both equal
+# $\tfrac12\Delta\theta^\top F\Delta\theta$ to second order, and their ratio tends to 1.
 #
 # **Exercise 4.2.** Write the effective sample size (4.3) of a 1-D tensor of weights.
 
@@ -163,9 +217,9 @@ pe.exercises.effective_sample_size.check(effective_sample_size)
 #
 # $$\frac{p_\theta(\tau)}{p_{\theta'}(\tau)} = \frac{\mu_0(s_0)\prod_t \pi_\theta(a_t|s_t)\,P(s_{t+1}|s_t,a_t)}{\mu_0(s_0)\prod_t \pi_{\theta'}(a_t|s_t)\,P(s_{t+1}|s_t,a_t)} = \prod_{t} \frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta'}(a_t\mid s_t)}. \tag{4.4}$$
 #
-# A product of T ratios: its variance grows roughly exponentially with the episode length, and
+# A product of $T$ ratios: its variance grows roughly exponentially with the episode length, and
 # its ESS collapses even when every single-step ratio is tame. On the corridor, episodes of
-# θ' = 0 reweighted to θ = θ' + 1.5·u (u the unit gradient direction of notebook 01):
+# $\theta' = 0$ reweighted to $\theta = \theta' + 1.5\,u$ ($u$ the unit gradient direction of notebook 01):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -203,41 +257,64 @@ assert ess_by_length[0] > ess_by_length[1] > ess_by_length[2]
 
 # %% [markdown]
 # Longer episodes, fewer effective samples. But per-step ratios alone are not an identity:
-# a step's *state* s_t was also reached with the old policy's probabilities. Let us see exactly
+# a step's *state* $s_t$ was also reached with the old policy's probabilities. Let us see exactly
 # what is dropped and why that is acceptable.
 #
 # ## 4. Dropping the state ratio, and the surrogate
 #
-# Let θ' = θ_old be the old parameters (the prime keeps the formulas short), A' = A^{π_θ'} the
-# old policy's advantage and d^π(s) = Σ_t γ^t Pr(s_t = s) the discounted visits of (3.6). A
-# classical identity (the *performance-difference lemma*, Kakade & Langford 2002) expresses the
-# new policy's gain through the old advantage, with states visited by the **new** policy:
+# Let $\theta' = \theta_\text{old}$ be the old parameters (the prime keeps the formulas short),
+# $V' = V^{\pi_{\theta'}}$ and $A' = A^{\pi_{\theta'}}$ the old policy's value and advantage, and
+# $d^\pi(s) = \sum_t \gamma^t \Pr(s_t = s)$ the discounted visits of (3.6). A classical identity
+# (the *performance-difference lemma*, Kakade & Langford 2002) expresses the new policy's gain
+# through the **old** advantage, with states visited by the **new** policy:
 #
 # $$J(\theta) - J(\theta') = \sum_s d^{\pi_\theta}(s) \sum_a \pi_\theta(a\mid s)\, A'(s, a) = \sum_s d^{\pi_\theta}(s) \sum_a \pi_{\theta'}(a\mid s)\, \frac{\pi_\theta(a\mid s)}{\pi_{\theta'}(a\mid s)}\, A'(s, a). \tag{4.5}$$
 #
-# (Proof sketch: Σ_t γ^t A'(s_t, a_t) telescopes to Σ_t γ^t r_t − V'(s_0) in expectation under π_θ.)
-# The action part is an importance ratio we can compute. The state part, d^{π_θ}, needs the
-# ratio d^{π_θ}(s)/d^{π_θ'}(s), which depends on the unknown dynamics and, written out per
-# trajectory, is the exploding product (4.4) again. So we **drop it**: replace d^{π_θ} by d^{π_θ'}.
-# That gives the surrogate
+# *Proof.* The old advantage is the expected one-step TD residual of the old values, whatever
+# policy chose $a_t$: by the definition of $Q'$,
+#
+# $$\mathbb{E}\big[r_t + \gamma V'(s_{t+1}) - V'(s_t) \,\big|\, s_t, a_t\big] = Q'(s_t, a_t) - V'(s_t) = A'(s_t, a_t),$$
+#
+# the expectation being over $s_{t+1} \sim P(\cdot|s_t, a_t)$ only. Sum over a trajectory of the
+# **new** policy with weights $\gamma^t$: the $V'$ terms telescope,
+# $\sum_t \gamma^t(\gamma V'(s_{t+1}) - V'(s_t)) = -V'(s_0)$, so
+# $\mathbb{E}_{\tau\sim\pi_\theta}[\sum_t \gamma^t A'(s_t, a_t)] = \mathbb{E}_{\tau\sim\pi_\theta}[\sum_t \gamma^t r_t] - \mathbb{E}[V'(s_0)] = J(\theta) - J(\theta')$,
+# and grouping the steps by state gives (4.5).
+#
+# *For readers of the source notes.* They write the objective first with the advantage of the
+# policy being optimised, $A^{\pi_\theta}$, and a few lines later, without comment, with the old
+# policy's $A^{\pi_{\theta_k}}$. Only the old one is right: (4.5) holds with $A'$, and $A'$ is the
+# only advantage that the old data can estimate (the new policy's advantage would change with
+# every step of the update).
+#
+# The action part of (4.5) is an importance ratio we can compute. The state part,
+# $d^{\pi_\theta}$, needs the ratio $d^{\pi_\theta}(s)/d^{\pi_{\theta'}}(s)$, which depends on the
+# unknown dynamics and, written out per trajectory, is the exploding product (4.4) again. So we
+# **drop it**: replace $d^{\pi_\theta}$ by $d^{\pi_{\theta'}}$. That gives the surrogate
 #
 # $$L_{\theta'}(\theta) = \sum_s d^{\pi_{\theta'}}(s) \sum_a \pi_\theta(a\mid s)\, A'(s, a) = \mathbb{E}_{\tau\sim\pi_{\theta'}}\Big[\sum_t \gamma^t\, \frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta'}(a_t\mid s_t)}\, A'(s_t, a_t)\Big], \tag{4.6}$$
 #
-# which uses only old data. Why is that allowed? Because at θ = θ' the surrogate and the true
-# gain agree in value *and* gradient:
+# which uses only old data. Why is that allowed? Because at $\theta = \theta'$ the surrogate and
+# the true gain agree in value *and* gradient:
 #
 # $$L_{\theta'}(\theta') = 0 = J(\theta') - J(\theta'), \qquad \nabla_\theta L_{\theta'}(\theta)\big|_{\theta=\theta'} = \sum_s d^{\pi_{\theta'}}(s) \sum_a \nabla\pi_{\theta'}(a\mid s)\, A'(s, a) = \nabla_\theta J(\theta'), \tag{4.7}$$
 #
 # the last step being the policy-gradient theorem (3.5)–(3.6). The state distribution changes
-# only to first order in θ − θ', and it multiplies Σ_a π_θ A', which is itself zero at θ = θ';
-# so the error of dropping the state ratio is second order, O(‖θ − θ'‖²). The source notes drop
-# p_θ(s)/p_θ'(s) with a bare "≈", or argue that the state distribution "changes little"; (4.7) is
-# the precise version of that argument, and it also says *when* it fails: far from θ'.
+# only to first order in $\theta - \theta'$, and it multiplies $\sum_a \pi_\theta A'$, which is
+# itself zero at $\theta = \theta'$; so the error of dropping the state ratio is second order,
+# $O(\|\theta - \theta'\|^2)$. The source notes drop $p_\theta(s)/p_{\theta'}(s)$ with a bare "≈",
+# or argue that the state distribution "changes little"; (4.7) is the precise version of that
+# argument, and it also says *when* it fails: far from $\theta'$.
 #
-# All three statements, checked on the corridor with exact quantities:
+# The statements, checked on the corridor with exact quantities (first the identity
+# $\mathbb{E}[r_t + \gamma V'(s_{t+1}) - V'(s_t) | s_t, a_t] = A'$, from the tables):
 
 # %%
 # NBVAL_CHECK_OUTPUT
+pi_old = tm.softmax_policy(theta_old)
+V_old = tm.state_values(mdp, pi_old)
+expected_td = mdp.R + mdp.gamma * torch.einsum("sat,t->sa", mdp.P, V_old) - V_old[:, None]  # E[r + γV'(s') − V'(s)]
+assert torch.allclose(expected_td, tm.advantages(mdp, pi_old), atol=1e-12)
 gain = float(tm.objective(mdp, theta_new) - tm.objective(mdp, theta_old))
 pdl = float(tm.surrogate_objective(mdp, theta_new, theta_old, new_state_distribution=True))
 surr = float(tm.surrogate_objective(mdp, theta_new, theta_old))
@@ -249,7 +326,8 @@ print(f"true gain J(θ) − J(θ') = {gain:.4f}   (4.5) with new states = {pdl:.
 print("∇L at θ' equals ∇J(θ'):", bool(torch.allclose(grad_surrogate, grad_old, atol=1e-12)))
 
 # %% [markdown]
-# Along the line θ = θ' + α·u the two curves share their tangent at α = 0 and part as α grows:
+# Along the line $\theta = \theta' + \alpha u$ the two curves share their tangent at $\alpha = 0$
+# and part as $\alpha$ grows:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -266,28 +344,72 @@ print(f"gap at α = 0.2: {small[0]:.2e}   at α = 0.1: {small[1]:.2e}   ratio {s
 pe.plots.surrogate_vs_objective(alphas, true_gain, surrogate, slope=float(grad_old.norm()))
 
 # %% [markdown]
-# Near θ' the surrogate is a faithful stand-in for J; far away it is not (here it keeps
-# under-promising, and in other problems it over-promises, which is the dangerous case). A step
-# that maximises L without a leash can go where L and J disagree. PPO's leash is the clip (05).
+# Near $\theta'$ the surrogate is a faithful stand-in for $J$; far away it is not. Here it
+# under-promises for every $\alpha > 0$, which is harmless. It is **not** a lower bound in general.
+# Make the corridor slippery (each inner move fails with probability 0.5 instead of 0.2): now the
+# surrogate over-promises along the whole line, and it keeps rising after the true gain has peaked.
+#
+# TRPO (Schulman et al., 2015, Theorem 1) turns the second-order error into a guarantee:
+#
+# $$J(\theta) - J(\theta') \;\ge\; L_{\theta'}(\theta) - C\, \mathrm{KL}_\text{max}, \qquad C = \frac{4\varepsilon\gamma}{(1-\gamma)^2},\quad \varepsilon = \max_{s,a}|A'(s,a)|,\quad \mathrm{KL}_\text{max} = \max_s \mathrm{KL}\big(\pi_{\theta'}(\cdot|s)\,\|\,\pi_\theta(\cdot|s)\big). \tag{4.9}$$
+#
+# `pe.toy_mdps.trpo_lower_bound` computes the right-hand side exactly:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+slippery = tm.corridor(slip=0.5)
+grad_s = tm.exact_gradient(slippery, theta_old)
+u_s = grad_s / grad_s.norm()
+line = [theta_old + al * u_s for al in alphas]
+gain_s = torch.stack([tm.objective(slippery, th) for th in line]) - tm.objective(slippery, theta_old)
+surr_s = torch.stack([tm.surrogate_objective(slippery, th, theta_old) for th in line])
+bound_s = torch.stack([tm.trpo_lower_bound(slippery, th, theta_old) for th in line])
+pos = alphas > 0.05  # the grid steps by 0.1; this skips α = 0
+best_true, best_surr = float(alphas[gain_s.argmax()]), float(alphas[pos][surr_s[pos].argmax()])
+assert bool((surr_s[pos] > gain_s[pos]).all())  # L over-promises for every α > 0
+assert best_surr > 2 * best_true  # and its maximiser overshoots the true one
+assert float(gain_s[alphas.argmax()]) < 0.6 * float(gain_s.max())  # ... where most of the gain is lost
+assert bool((bound_s <= gain_s + 1e-12).all())  # (4.9) holds on the whole line
+assert float(bound_s[pos].max()) < 0.0  # but it is positive nowhere on this grid (α ≥ 0.1)
+tiny = [float(tm.trpo_lower_bound(slippery, theta_old + al * u_s, theta_old)) for al in (0.001, 0.01)]
+assert tiny[0] > 0 > tiny[1]
+print(f"true gain peaks at α = {best_true:.1f} ({float(gain_s.max()):.3f}); L keeps rising to α = {best_surr:.1f}, "
+      f"where the true gain is {float(gain_s[alphas.argmax()]):.3f} and L promises {float(surr_s.max()):.3f}")
+print(f"TRPO bound: {tiny[0]:.1e} at α = 0.001, {tiny[1]:.1e} at α = 0.01, {float(bound_s[pos].max()):.3f} at best "
+      f"for α ≥ 0.1")
+
+# %%
+pe.plots.surrogate_vs_objective(alphas, gain_s, surr_s, slope=float(grad_s.norm()), bound=bound_s,
+                                title="A slippery corridor: the surrogate over-promises")
+
+# %% [markdown]
+# Maximising $L$ along this line would jump to the edge of the plot and keep little more than
+# half of the gain it could have had. The bound (4.9) is safe, it is below the true gain
+# everywhere, but with $\gamma = 0.9$ its constant $C$ is about 150: it is positive at
+# $\alpha = 0.001$ and already negative at $\alpha = 0.01$, so maximising it moves almost nowhere. That is why TRPO keeps the
+# shape of (4.9) but replaces the penalty $C$ by a constraint on the average KL (05, §4), and why
+# PPO replaces both by the clip. A step that maximises $L$ without a leash can go where $L$ and
+# $J$ disagree.
 #
 # *For readers of the source notes.* Their TRPO derivation of this step (written with the
-# normalised visits ν = (1 − γ)d, and with θ′ for the *new* parameters, the other way round from
-# here) has two slips. The factor 1/(1 − γ) in front of the expectation disappears when the ratio
-# is introduced. And after the ratio is introduced the actions are still written as drawn from
+# normalised visits $\nu = (1 - \gamma)d$, and with $\theta'$ for the *new* parameters, the other way round from
+# here) has two slips. The factor $1/(1 - \gamma)$ in front of the expectation disappears when the
+# ratio is introduced. And after the ratio is introduced the actions are still written as drawn from
 # the new policy: with the ratio inside they must come from the *old* one, as in (4.6). Drawing
 # them from the new policy *and* multiplying by new/old counts the change twice.
 #
 # ## 5. The sample surrogate and its gradient
 #
-# With episodes from θ', (4.6) is estimated by averaging over episodes; the advantages and old
-# log-probabilities are data (computed once, detached):
+# With episodes from $\theta'$, (4.6) is estimated by averaging over episodes; the advantages and
+# old log-probabilities are data (computed once, detached):
 #
 # $$\hat L(\theta) = \frac{1}{N}\sum_{n}\sum_t \gamma^t\, \rho_t(\theta)\, \hat A_t, \qquad \rho_t(\theta) = \frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta'}(a_t\mid s_t)} = \exp\big(\log\pi_\theta(a_t|s_t) - \log\pi_{\theta'}(a_t|s_t)\big). \tag{4.8}$$
 #
-# Since ∇ρ = ρ ∇log π and ρ = 1 at θ = θ', the gradient of (4.8) at θ' is *exactly* the REINFORCE
-# estimate with advantage weights (3.5) on the same episodes: the surrogate is not a new
-# estimator, it is a way to keep using the old one after θ moves. sympy (for one state,
-# three actions) and autograd (on the corridor episodes, with the exact A' as Â) agree:
+# Since $\nabla\rho = \rho\, \nabla\log\pi$ and $\rho = 1$ at $\theta = \theta'$, the gradient of
+# (4.8) at $\theta'$ is *exactly* the REINFORCE estimate with advantage weights (3.5) on the same
+# episodes: the surrogate is not a new estimator, it is a way to keep using the old one after
+# $\theta$ moves. sympy (for one state, three actions) and autograd (on the corridor episodes,
+# with the exact $A'$ as $\hat A$) agree:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -305,10 +427,10 @@ print("sympy: ∇L(θ') = E[A ∇log π]:", same, "   autograd: ∇L̂(θ') = RE
       bool(torch.allclose(grad_hat, reinforce, atol=1e-12)))
 
 # %% [markdown]
-# **Exercise 4.3.** Write the surrogate for a flat batch of samples: the mean of ρ_t·A_t, with
-# ρ_t computed from new and old log-probabilities (detach the old ones: they are data). This is
-# the form PPO code uses (notebooks 05 and 08): a mean over all B = T·N steps, with the γ^t of
-# (4.8) left out, which is the bias that notebook 03 measured.
+# **Exercise 4.3.** Write the surrogate for a flat batch of samples: the mean of $\rho_t A_t$,
+# with $\rho_t$ computed from new and old log-probabilities (detach the old ones: they are data).
+# This is the form PPO code uses (notebooks 05 and 08): a mean over all $B = T\cdot N$ steps, with
+# the $\gamma^t$ of (4.8) left out, which is the bias that notebook 03 measured.
 
 # %%
 def surrogate_objective(logp_new, logp_old, advantages):
@@ -321,24 +443,55 @@ def surrogate_objective(logp_new, logp_old, advantages):
 pe.exercises.surrogate_objective.check(surrogate_objective)
 
 # %% [markdown] tags=["solution-demo"]
-# A common confusion is to think the surrogate *is* log π·A (the REINFORCE pseudo-loss). They
-# have the same gradient at θ = θ', but not the same value, and only the ratio form stays
-# correct once θ has moved:
+# A common confusion is to think the surrogate *is* $\log\pi\cdot A$ (the REINFORCE pseudo-loss).
+# They have the same gradient at $\theta = \theta'$, but not the same value, and only the ratio
+# form stays correct once $\theta$ has moved:
 
 # %% tags=["solution-demo"]
 pe.exercises.surrogate_objective.check(lambda logp_new, logp_old, advantages: (logp_new * advantages).mean())
 
 # %% [markdown]
+# **Exercise 4.4 (derive).** Without drawing a single sample, how many effective samples will a
+# batch of $N$ draws from $\mu$ be worth for estimating under $\pi$? Derive the large-$N$ ESS
+# fraction from (4.3): write `ess_fraction(target, behaviour)` for two categorical distributions
+# $\pi$ (target) and $\mu$ (behaviour) given as probability vectors. *Predict first:* for $\pi = [0.5, 0.5]$ and $\mu = [0.8, 0.2]$, is it above
+# or below one half? (Work out $\mathbb{E}_\mu[w^2]$ by hand.)
+
+# %%
+def ess_fraction(target, behaviour):
+    ### BEGIN SOLUTION
+    second_moment = (target**2 / behaviour).sum()  # E_μ[w²] = Σ_a μ(a) (π(a)/μ(a))²
+    return 1 / second_moment
+    ### END SOLUTION
+
+
+pe.exercises.ess_fraction.check(ess_fraction)
+
+# %% [markdown]
+# A tempting shortcut, $e^{-\mathrm{KL}(\pi\|\mu)}$, is only the upper bound of (4.3b):
+
+# %%
+result = pe.exercises.ess_fraction.check(lambda target, behaviour: torch.exp(-(target * (target / behaviour).log()).sum()))
+assert result.mistake == "kl_instead_of_chi2"
+print(result)
+
+# %% [markdown]
 # ## Recap
 #
-# * E_π[f] = E_μ[(π/μ) f] (4.1): unbiased, as long as μ > 0 wherever π f ≠ 0.
-# * Its variance (4.2) explodes and the ESS (4.3) collapses as KL(π ‖ μ) grows: measured here,
-#   500× the variance and ESS/N ≈ 5 % at KL ≈ 2.
+# * $\mathbb{E}_\pi[f] = \mathbb{E}_\mu[(\pi/\mu) f]$ (4.1): unbiased, as long as $\mu > 0$ wherever $\pi f \ne 0$.
+# * Its variance (4.2) explodes and the ESS (4.3) collapses as the policies drift apart: measured
+#   here, 500× the variance and ESS/N ≈ 5 % at KL ≈ 2.
+# * $\mathbb{E}_\mu[w^2] = 1 + \chi^2(\pi\|\mu)$ (4.3b): the $\chi^2$ divergence sets the ESS; KL is a
+#   proxy that only bounds it ($\mathrm{ESS}/N \le e^{-\mathrm{KL}}$), and at equal KL the ESS was 0.35
+#   against 0.60.
 # * Whole-trajectory ratios (4.4) are products of per-step ratios: far worse, and the worse the
 #   longer the episode.
-# * The exact gain J(θ) − J(θ') uses the new policy's states (4.5). Dropping the state ratio
-#   gives the surrogate L_θ'(θ) (4.6), which matches J in value and gradient at θ' (4.7), so the
-#   error is second order: fine near θ', wrong far away.
-# * The sample surrogate (4.8), mean of ρ_t Â_t, has at θ = θ' exactly the REINFORCE gradient.
+# * The exact gain $J(\theta) - J(\theta')$ uses the new policy's states and the *old* advantage
+#   (4.5). Dropping the state ratio gives the surrogate $L_{\theta'}(\theta)$ (4.6), which matches
+#   $J$ in value and gradient at $\theta'$ (4.7), so the error is second order: fine near
+#   $\theta'$, wrong far away, and in either direction (the slippery corridor over-promised).
+#   TRPO's bound (4.9) is safe but so loose that maximising it barely moves.
+# * The sample surrogate (4.8), mean of $\rho_t \hat A_t$, has at $\theta = \theta'$ exactly the
+#   REINFORCE gradient.
 #
 # Next: **05 · PPO-clip**, which keeps the ratio near 1 so that the surrogate stays trustworthy.

@@ -124,3 +124,45 @@ surrogate_objective = Exercise(
     ),
     hints=("ρ = torch.exp(logp_new − logp_old.detach()); the old log-probabilities are data, never differentiated.",),
 )
+
+
+# -- Exercise 4.4: the ESS fraction from the two distributions (derive) --------------------------
+def _ess_fraction_cases() -> list[dict]:
+    g = torch.Generator().manual_seed(44)
+    out = [{"target": torch.tensor([0.5, 0.5], dtype=F64), "behaviour": torch.tensor([0.8, 0.2], dtype=F64)}]
+    for k in (3, 4, 6):
+        out.append({"target": torch.softmax(torch.randn(k, generator=g, dtype=F64), 0),
+                    "behaviour": torch.softmax(torch.randn(k, generator=g, dtype=F64), 0)})
+    return out
+
+
+def ess_fraction_solution(target: torch.Tensor, behaviour: torch.Tensor) -> torch.Tensor:
+    second_moment = (target**2 / behaviour).sum()  # E_μ[w²] = Σ_a μ(a) (π(a)/μ(a))²
+    return 1 / second_moment
+
+
+ess_fraction = Exercise(
+    name="ess_fraction",
+    title="The large-N ESS fraction 1/E_μ[w²] = 1/(1 + χ²(π ‖ μ)) from π and μ alone  (4.3b)",
+    reference=importance.ess_fraction,
+    cases=_ess_fraction_cases,
+    solution_fn=ess_fraction_solution,
+    mistakes=(
+        Mistake("kl_instead_of_chi2", "exp(−KL(π ‖ μ)) is only an upper bound on the ESS fraction (Jensen, 4.3b): "
+                "the ESS is set by E_μ[w²] = 1 + χ², which weighs a change in a rare action by 1/μ(a).",
+                lambda target, behaviour: torch.exp(-(target * (target / behaviour).log()).sum())),
+        Mistake("not_inverted", "That is E_μ[w²] itself (≥ 1): the ESS fraction is its inverse, N/E_μ[w²] divided by N.",
+                lambda target, behaviour: (target**2 / behaviour).sum()),
+        Mistake("moment_under_target", "You averaged w² under π (Σ π³/μ²): the samples come from μ, so "
+                "E_μ[w²] = Σ_a μ(a) w(a)² = Σ_a π(a)²/μ(a).",
+                lambda target, behaviour: 1 / (target**3 / behaviour**2).sum()),
+        Mistake("ratio_inverted", "Your weight is μ/π: the weight that turns μ-samples into π-expectations is π/μ.",
+                lambda target, behaviour: 1 / (behaviour**2 / target).sum()),
+        Mistake("missing_one", "You returned 1/χ²: E_μ[w²] = 1 + χ²(π ‖ μ), and E_μ[w] = 1 is where the 1 comes from.",
+                lambda target, behaviour: 1 / ((target - behaviour) ** 2 / behaviour).sum()),
+    ),
+    hints=(
+        "In (4.3), ESS ≈ N E_μ[w]² / E_μ[w²], and E_μ[w] = Σ_a μ(a) π(a)/μ(a) = 1.",
+        "E_μ[w²] = Σ_a μ(a) (π(a)/μ(a))². Divide the ESS by N.",
+    ),
+)

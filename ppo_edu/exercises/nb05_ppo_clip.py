@@ -61,6 +61,11 @@ clipped_loss = Exercise(
                 lambda **kw: _clip_variant(**kw, detach=False)),
         Mistake("ratio_swapped", "Your ratio is π_old/π_new: it must be π_θ/π_old = exp(logp_new − logp_old).",
                 lambda **kw: _clip_variant(**kw, swap=True)),
+        Mistake("clip_only", "You used clip(ρ, 1−ε, 1+ε)·Â alone, without the min: that also switches the gradient "
+                "off in cases 1 and 6, where the ratio moved the *wrong* way (a good action made less likely, a bad "
+                "one more likely) and the sample must keep pushing back. Take min(ρÂ, clip(ρ)Â).",
+                lambda logp_new, logp_old, advantages, clip_eps: -(torch.clamp(
+                    torch.exp(logp_new - logp_old.detach()), 1 - clip_eps, 1 + clip_eps) * advantages).mean()),
     ),
     hints=(
         "ratio = torch.exp(logp_new − logp_old), with logp_old detached (it is data from the old policy).",

@@ -111,3 +111,54 @@ mc_episode = Exercise(
            "Then walk forward through the episode and move V(s_t) a step α towards G_t; a state visited twice "
            "is updated twice."),
 )
+
+
+# --- Exercise 6.3: where the error of constant-α TD comes from (bias² + variance over runs) ---------
+def _decomposition_cases() -> list[dict]:
+    g = torch.Generator().manual_seed(63)
+    out = [{"estimates": torch.tensor([[1.0, 2.0], [3.0, 2.0]], dtype=torch.float64),
+            "true_values": torch.tensor([1.0, 1.0], dtype=torch.float64)}]
+    for runs, states in ((6, 5), (10, 3), (4, 7)):
+        true = torch.rand(states, generator=g, dtype=torch.float64)
+        offset = 0.2 * torch.randn(states, generator=g, dtype=torch.float64)
+        out.append({"estimates": true + offset + 0.1 * torch.randn(runs, states, generator=g, dtype=torch.float64),
+                    "true_values": true})
+    return out
+
+
+def decomposition_solution(estimates: torch.Tensor, true_values: torch.Tensor) -> torch.Tensor:
+    mean = estimates.mean(0)  # the average estimate over runs, per state
+    bias2 = ((mean - true_values) ** 2).mean()
+    variance = ((estimates - mean) ** 2).mean()  # population variance over runs, averaged over states
+    return torch.stack([bias2, variance])
+
+
+error_decomposition = Exercise(
+    name="error_decomposition",
+    title="Mean squared error over runs = bias² + variance, each averaged over states  (6.6)",
+    reference=value_learning.error_decomposition,
+    cases=_decomposition_cases,
+    solution_fn=decomposition_solution,
+    mistakes=(
+        Mistake("variance_around_true_values", "Your 'variance' is measured around the true V, not around the "
+                "runs' average estimate: that is the whole mean squared error (bias² + variance).",
+                lambda estimates, true_values: torch.stack([((estimates.mean(0) - true_values) ** 2).mean(),
+                                                            ((estimates - true_values) ** 2).mean()])),
+        Mistake("bias_averaged_before_squaring", "You averaged the bias over states before squaring it: biases "
+                "of opposite sign cancel. Square per state, then average: mean_s (mean_r V̂ − V)².",
+                lambda estimates, true_values: torch.stack([(estimates.mean(0) - true_values).mean() ** 2,
+                                                            ((estimates - estimates.mean(0)) ** 2).mean()])),
+        Mistake("variance_over_states", "You took the variance across *states*: the spread that matters is across "
+                "runs (different episodes), per state.",
+                lambda estimates, true_values: torch.stack([((estimates.mean(0) - true_values) ** 2).mean(),
+                                                            estimates.var(-1, unbiased=False).mean()])),
+        Mistake("sample_variance", "You divided by R − 1: with the population variance (divide by R) bias² + "
+                "variance adds up to the mean squared error exactly, which is what this split is for.",
+                lambda estimates, true_values: torch.stack([((estimates.mean(0) - true_values) ** 2).mean(),
+                                                            estimates.var(0, unbiased=True).mean()])),
+    ),
+    hints=(
+        "First the average estimate over runs, per state: estimates.mean(0).",
+        "bias² = mean over states of (average − true)²; variance = mean over runs and states of (estimate − average)².",
+    ),
+)

@@ -159,3 +159,47 @@ k_step_advantage = Exercise(
            "If you stopped because you used k rewards (or ran out of batch), add γ^(number of rewards) · V(s_next); "
            "next_values[j] is V(s_{j+1})."),
 )
+
+
+# --- Exercise 7.3: the variance of GAE with a perfect critic (derive) ------------------------------
+def _variance_cases() -> list[dict]:
+    g = torch.Generator().manual_seed(73)
+    out = [{"delta_variances": torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64), "gamma": 0.5, "lam": 0.9}]
+    for L, gamma, lam in ((6, 0.9, 0.8), (10, 0.99, 0.95), (8, 0.95, 0.3)):
+        out.append({"delta_variances": torch.rand(L, generator=g, dtype=torch.float64) * 2, "gamma": gamma, "lam": lam})
+    return out
+
+
+def gae_variance_solution(delta_variances, gamma, lam):
+    weights = (gamma * lam) ** torch.arange(len(delta_variances), dtype=torch.float64)
+    return (weights**2 * delta_variances).sum()  # uncorrelated terms: the variances add, with squared weights
+
+
+def _weighted(delta_variances, base, power):
+    return (base ** (power * torch.arange(len(delta_variances), dtype=torch.float64)) * delta_variances).sum()
+
+
+gae_variance = Exercise(
+    name="gae_variance",
+    title="Var[Â_0] = Σ_l (γλ)^(2l) Var[δ_l] for uncorrelated δ's (a perfect critic), derived from (7.3)",
+    reference=advantages.uncorrelated_gae_variance,
+    cases=_variance_cases,
+    solution_fn=gae_variance_solution,
+    mistakes=(
+        Mistake("weights_not_squared", "Var[c·X] = c²·Var[X]: each variance is weighted by (γλ)^(2l), the square of "
+                "δ_l's weight in Â_0, not by (γλ)^l.",
+                lambda delta_variances, gamma, lam: _weighted(delta_variances, gamma * lam, 1)),
+        Mistake("treated_as_correlated", "You added standard deviations and squared the sum: that is the variance "
+                "of perfectly correlated terms. With a perfect critic the δ's are uncorrelated, so the variances add.",
+                lambda delta_variances, gamma, lam: (((gamma * lam) ** torch.arange(
+                    len(delta_variances), dtype=torch.float64)) * delta_variances.sqrt()).sum() ** 2),
+        Mistake("gamma_missing", "δ_l enters Â_0 with the weight (γλ)^l, not λ^l: the discount is part of it.",
+                lambda delta_variances, gamma, lam: _weighted(delta_variances, lam, 2)),
+        Mistake("lambda_missing", "δ_l enters Â_0 with the weight (γλ)^l, not γ^l: λ is what shortens the sum.",
+                lambda delta_variances, gamma, lam: _weighted(delta_variances, gamma, 2)),
+    ),
+    hints=(
+        "Â_0 = Σ_l w_l δ_l with w_l = (γλ)^l. For uncorrelated terms, Var[Σ_l w_l δ_l] = Σ_l Var[w_l δ_l].",
+        "Var[w δ] = w² Var[δ].",
+    ),
+)

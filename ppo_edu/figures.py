@@ -15,10 +15,29 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg", force=False)
+import itertools  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from . import plots, train  # noqa: E402
+from . import (  # noqa: E402
+    ablations,
+    lab,
+    plots,
+    rlhf,
+    rlhf_train,
+    runtime,
+    toy_lm,
+    toy_mdps,
+    train,
+    trust_region,
+    value_learning,
+)
+from . import importance as imp  # noqa: E402
+from . import policy_gradient as pg  # noqa: E402
+from . import toy_mdps as tm  # noqa: E402
 
 RECIPES: dict[str, Callable[[], Figure]] = {}
 _PNG_METADATA = {"Software": None}
@@ -63,9 +82,7 @@ def _discount_weights() -> Figure:
 
 # --- 01–04 -----------------------------------------------------------------------------------
 def _corridor_start():
-    import torch
 
-    from . import toy_mdps
 
     mdp = toy_mdps.corridor()
     return mdp, torch.zeros(mdp.n_states, mdp.n_actions, dtype=torch.float64)
@@ -73,10 +90,7 @@ def _corridor_start():
 
 @recipe("01_mc_gradient_error")
 def _mc_gradient_error() -> Figure:
-    import torch
 
-    from . import policy_gradient as pg
-    from . import toy_mdps as tm
 
     mdp, theta0 = _corridor_start()
     pool = tm.sample_episodes(mdp, tm.softmax_policy(theta0), 200_000, torch.Generator().manual_seed(1))
@@ -88,12 +102,8 @@ def _mc_gradient_error() -> Figure:
 
 @recipe("01_reinforce_learning_curve")
 def _reinforce_learning_curve() -> Figure:
-    import itertools
 
-    import torch
 
-    from . import policy_gradient as pg
-    from . import toy_mdps as tm
 
     mdp, theta0 = _corridor_start()
     best = max(float(tm.state_values(mdp, torch.nn.functional.one_hot(torch.tensor(acts), 2).double()) @ mdp.mu0)
@@ -113,9 +123,7 @@ def _reinforce_learning_curve() -> Figure:
 
 
 def _corridor_episodes(n: int = 20_000, seed: int = 0):
-    import torch
 
-    from . import toy_mdps as tm
 
     mdp, theta0 = _corridor_start()
     return mdp, theta0, tm.sample_episodes(mdp, tm.softmax_policy(theta0), n, torch.Generator().manual_seed(seed))
@@ -123,9 +131,7 @@ def _corridor_episodes(n: int = 20_000, seed: int = 0):
 
 @recipe("02_baseline_variance")
 def _baseline_variance() -> Figure:
-    import torch
 
-    from . import policy_gradient as pg
 
     mdp, theta0, eps = _corridor_episodes()
     g = pg.score_sums(theta0, eps.states, eps.actions, eps.mask)
@@ -137,10 +143,7 @@ def _baseline_variance() -> Figure:
 
 @recipe("02_baseline_learning_curves")
 def _baseline_learning_curves() -> Figure:
-    import torch
 
-    from . import policy_gradient as pg
-    from . import toy_mdps as tm
 
     mdp, _ = _corridor_start()
     best = float(tm.state_values(mdp, torch.tensor([[0.0, 1.0]] * 3, dtype=torch.float64))[0])
@@ -152,7 +155,6 @@ def _baseline_learning_curves() -> Figure:
 
 @recipe("03_q_v_a")
 def _q_v_a() -> Figure:
-    from . import toy_mdps as tm
 
     mdp, theta0 = _corridor_start()
     pi = tm.softmax_policy(theta0)
@@ -162,8 +164,6 @@ def _q_v_a() -> Figure:
 
 @recipe("03_estimator_variance")
 def _estimator_variance() -> Figure:
-    from . import policy_gradient as pg
-    from . import toy_mdps as tm
 
     mdp, theta0, eps = _corridor_episodes()
     pi = tm.softmax_policy(theta0)
@@ -183,9 +183,7 @@ def _estimator_variance() -> Figure:
 
 @recipe("04_importance_drift")
 def _importance_drift() -> Figure:
-    import torch
 
-    from . import importance as imp
 
     logits_mu = torch.tensor([1.5, 1.0, 0.0, -1.5], dtype=torch.float64)
     u = torch.tensor([-0.5, 0.0, 0.0, 1.0], dtype=torch.float64)
@@ -196,7 +194,7 @@ def _importance_drift() -> Figure:
         p = torch.softmax(logits_mu + delta * u, 0)
         a = torch.multinomial(mu, 200_000, replacement=True, generator=gen)
         w = (p / mu)[a]
-        for col, value in zip(cols, (imp.categorical_kl(p, mu), imp.is_variance(p, mu, f), (w * f[a]).var(),
+        for col, value in zip(cols, (imp.kl_divergence(p, mu), imp.is_variance(p, mu, f), (w * f[a]).var(),
                                      1 / imp.second_moment(p, mu),
                                      imp.effective_sample_size(w.reshape(-1, 100).T).mean() / 100), strict=True):
             col.append(float(value))
@@ -205,9 +203,7 @@ def _importance_drift() -> Figure:
 
 @recipe("04_surrogate_vs_objective")
 def _surrogate_vs_objective() -> Figure:
-    import torch
 
-    from . import toy_mdps as tm
 
     mdp, theta0 = _corridor_start()
     grad = tm.exact_gradient(mdp, theta0)
@@ -220,9 +216,7 @@ def _surrogate_vs_objective() -> Figure:
 
 @recipe("04_surrogate_overpromises")
 def _surrogate_overpromises() -> Figure:
-    import torch
 
-    from . import toy_mdps as tm
 
     mdp, theta0 = tm.corridor(slip=0.5), torch.zeros(3, 2, dtype=torch.float64)
     grad = tm.exact_gradient(mdp, theta0)
@@ -243,7 +237,6 @@ def _six_cases() -> Figure:
 
 @recipe("05_clip_vs_penalty")
 def _clip_vs_penalty() -> Figure:
-    from . import trust_region
 
     means = trust_region.bandit_means(5, seed=0)
     hists = {m: trust_region.policy_update_study(m, means) for m in trust_region.METHODS}
@@ -252,16 +245,13 @@ def _clip_vs_penalty() -> Figure:
 
 @recipe("05_bandit_study")
 def _bandit_study() -> Figure:
-    from . import trust_region
 
     return plots.bandit_study(trust_region.bandit_study(n_bandits=200))
 
 
 @recipe("05_surrogates_along_line")
 def _surrogates_along_line() -> Figure:
-    import torch
 
-    from . import trust_region
 
     alphas = torch.linspace(0.0, 3.0, 61, dtype=torch.float64)
     line = trust_region.update_line(trust_region.bandit_means(5, seed=0), alphas, beta=1.0)
@@ -273,9 +263,7 @@ def _surrogates_along_line() -> Figure:
 # --- 06–08 -----------------------------------------------------------------------------------
 def _random_walk_study(n_runs: int = 100, n_episodes: int = 100):
     """The data of notebook 06's figure (the notebook runs the same calls)."""
-    import torch
 
-    from . import toy_mdps, value_learning
 
     walk = toy_mdps.random_walk(5)
     true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
@@ -299,9 +287,7 @@ def _td_vs_mc() -> Figure:
 
 @recipe("06_error_decomposition")
 def _error_decomposition() -> Figure:
-    import torch
 
-    from . import toy_mdps, value_learning
 
     walk = toy_mdps.random_walk(5)
     true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
@@ -320,7 +306,6 @@ GAE_LAMBDAS = [round(0.05 * i, 2) for i in range(21)]
 
 
 def _gae_study(n_rollouts: int = 4000):
-    from . import toy_mdps
 
     mdp, pi = toy_mdps.gae_study_mdp()
     critic = toy_mdps.imperfect_critic(mdp, pi, error_scale=2.0)
@@ -329,9 +314,7 @@ def _gae_study(n_rollouts: int = 4000):
 
 @recipe("07_best_lambda_vs_critic_error")
 def _best_lambda_vs_critic_error() -> Figure:
-    import torch
 
-    from . import toy_mdps
 
     mdp, pi = toy_mdps.gae_study_mdp()
     scales = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -361,7 +344,6 @@ _RLHF_TOY: dict = {}
 def _rlhf_toy():
     """The toy RLHF task of notebook 09, built once per process (a few seconds)."""
     if "toy" not in _RLHF_TOY:
-        from . import toy_lm
 
         _RLHF_TOY["toy"] = toy_lm.make_toy(seed=0)
     return _RLHF_TOY["toy"]
@@ -369,7 +351,6 @@ def _rlhf_toy():
 
 @recipe("09_rlhf_token_rewards")
 def _rlhf_token_rewards() -> Figure:
-    from . import toy_lm
 
     toy = _rlhf_toy()
     row = toy_lm.make_batch([2], *toy_lm.encode(["ac."]))  # prompt "cd", response "ac."
@@ -378,9 +359,7 @@ def _rlhf_token_rewards() -> Figure:
 
 @recipe("09_rlhf_kl_estimators")
 def _rlhf_kl_estimators() -> Figure:
-    import torch
 
-    from . import rlhf, toy_lm
 
     toy = _rlhf_toy()
     nudged = toy_lm.nudged_policy(toy.reference)
@@ -398,9 +377,7 @@ def _rlhf_kl_estimators() -> Figure:
 
 @recipe("09_rlhf_beta_sweep")
 def _rlhf_beta_sweep() -> Figure:
-    import numpy as np
 
-    from . import toy_lm
 
     toy = _rlhf_toy()
     sweep = toy_lm.beta_sweep(toy, np.geomspace(0.01, 10, 61))
@@ -410,7 +387,6 @@ def _rlhf_beta_sweep() -> Figure:
 
 @recipe("09_rlhf_kl_controller")
 def _rlhf_kl_controller() -> Figure:
-    from . import rlhf, toy_lm
 
     demo = toy_lm.controller_demo(_rlhf_toy(), rlhf.AdaptiveKLController(0.05, 4.0, horizon=1000), updates=200)
     return plots.rlhf_kl_controller(demo["beta"], demo["kl"], 4.0)
@@ -418,7 +394,6 @@ def _rlhf_kl_controller() -> Figure:
 
 @recipe("09_rlhf_training")
 def _rlhf_training() -> Figure:
-    from . import rlhf_train, runtime, toy_lm
 
     toy = _rlhf_toy()
     hists, optima = {}, {}
@@ -432,7 +407,6 @@ def _rlhf_training() -> Figure:
 
 @recipe("09_rlhf_methods")
 def _rlhf_methods() -> Figure:
-    from . import rlhf_train, runtime, toy_lm
 
     toy = _rlhf_toy()
     # the notebook's comparison (4 seeds of 30 iterations); a short one under the test suite
@@ -475,7 +449,6 @@ _PRACTICE: dict = {}
 
 
 def _practice(name: str):
-    from . import ablations, lab, runtime
 
     if name not in _PRACTICE:
         run = {"lab": lab.run_lab, "ablations": ablations.study}[name]
@@ -490,14 +463,12 @@ def _lab_runs() -> Figure:
 
 @recipe("11_ablation_curves")
 def _ablation_curves() -> Figure:
-    from . import ablations
 
     return plots.ablation_curves(ablations.curves(_practice("ablations")))
 
 
 @recipe("11_ablation_summary")
 def _ablation_summary() -> Figure:
-    from . import ablations
 
     results = _practice("ablations")
     budget = float(next(iter(results.values()))[0].config.total_steps)

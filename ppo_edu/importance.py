@@ -87,8 +87,10 @@ def effective_sample_size(weights: Any) -> Tensor:
     return w.sum(0) ** 2 / sq
 
 
-def categorical_kl(p: Any, q: Any) -> Tensor:
-    """KL(p ‖ q) = Σ_a p(a) log(p(a)/q(a)) for two categorical distributions (0 log 0 = 0).
+def kl_divergence(p: Any, q: Any) -> Tensor:
+    """KL(p ‖ q) = Σ_a p(a) log(p(a)/q(a)) for two categorical distributions given as probabilities (0 log 0 = 0).
+
+    (:func:`ppo_edu.losses.categorical_kl` is the same divergence from logits, with gradients, per row.)
 
     Shapes:
         p, q: (K,);  result: ().

@@ -47,13 +47,14 @@ def discount_weights(gammas: Sequence[float], horizon: int = 50, ax: Axes | None
     return _done(fig)
 
 
-# --- 01–04 policy gradient, baseline, advantage, importance sampling -------------------------
 def _np(x) -> np.ndarray:
+    """A tensor, list or array as a float64 NumPy array (detached, on the CPU)."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().double().numpy()
     return np.asarray(x, dtype=float)
 
 
+# --- 01–04 policy gradient, baseline, advantage, importance sampling -------------------------
 def mc_gradient_error(sizes, errors, ax: Axes | None = None) -> Figure:
     """RMS error of the N-episode REINFORCE estimate against N (log–log), with a c/√N guide line."""
     fig, ax = _fig_ax(ax)
@@ -239,10 +240,6 @@ def six_clipping_cases(clip_eps: float = 0.2, rho_max: float = 2.0) -> Figure:
     return _done(fig)
 
 
-def _as_np(x) -> np.ndarray:
-    return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
-
-
 _METHOD_COLORS = {"pg": "#9467bd", "surrogate": COLORS["clip"], "clip": COLORS["pos"], "penalty": COLORS["accent"]}
 _METHOD_LABELS = {"pg": "vanilla PG (1 epoch)", "surrogate": "unclipped surrogate (20 epochs)",
                   "clip": "PPO-clip (20 epochs)", "penalty": "PPO-penalty, adaptive β (20 epochs)"}
@@ -257,8 +254,8 @@ def clip_vs_penalty(histories: dict[str, dict[str, torch.Tensor]], optimum: floa
     colors, labels = _METHOD_COLORS, _METHOD_LABELS
     for name, h in histories.items():
         it = np.arange(len(h["J"]))
-        ax_j.plot(it, _as_np(h["J"]), marker="o", ms=3, color=colors.get(name), label=labels.get(name, name))
-        ax_kl.plot(it[1:], _as_np(h["kl"]), marker="o", ms=3, color=colors.get(name), label=labels.get(name, name))
+        ax_j.plot(it, _np(h["J"]), marker="o", ms=3, color=colors.get(name), label=labels.get(name, name))
+        ax_kl.plot(it[1:], _np(h["kl"]), marker="o", ms=3, color=colors.get(name), label=labels.get(name, name))
     ax_j.axhline(optimum, color="k", ls=":", lw=1, label="best arm")
     ax_j.set(xlabel="iteration (one batch, 20 epochs on it)", ylabel="exact expected reward J(θ)",
              title="Progress")
@@ -279,7 +276,7 @@ def bandit_study(study: dict[str, dict[str, torch.Tensor]]) -> Figure:
     fig, (ax_g, ax_d) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     names = list(study)
     for name in names:
-        g = _as_np(study[name]["gain"])
+        g = _np(study[name]["gain"])
         mean, half = g.mean(0), 1.96 * g.std(0, ddof=1) / np.sqrt(len(g))
         it = np.arange(g.shape[1])
         ax_g.plot(it, mean, color=_METHOD_COLORS.get(name), label=_METHOD_LABELS.get(name, name))
@@ -337,8 +334,8 @@ def td_vs_mc(
     states = np.arange(len(true_values))
     shades = plt.cm.Greys(np.linspace(0.35, 0.85, len(snapshots)))
     for (n, v), shade in zip(snapshots.items(), shades, strict=True):
-        ax_v.plot(states, _as_np(v), marker="o", color=shade, label=f"after {n} episode{'s' if n != 1 else ''}")
-    ax_v.plot(states, _as_np(true_values), marker="s", color=COLORS["neg"], lw=2, label="true V")
+        ax_v.plot(states, _np(v), marker="o", color=shade, label=f"after {n} episode{'s' if n != 1 else ''}")
+    ax_v.plot(states, _np(true_values), marker="s", color=COLORS["neg"], lw=2, label="true V")
     ax_v.set(xticks=states, xticklabels=[chr(ord("A") + i) for i in states], xlabel="state",
              ylabel="V(s)", title="TD(0), α = 0.1, one run")
     ax_v.legend(fontsize=8)
@@ -348,7 +345,7 @@ def td_vs_mc(
         alphas = sorted(by_alpha)
         for k, alpha in enumerate(alphas):
             shade = 0.45 + 0.55 * (k + 1) / len(alphas)
-            ax_e.plot(_as_np(by_alpha[alpha]), ls=ls, color=color, alpha=shade, label=f"{name}, α = {alpha:g}")
+            ax_e.plot(_np(by_alpha[alpha]), ls=ls, color=color, alpha=shade, label=f"{name}, α = {alpha:g}")
     ax_e.set(xlabel="episodes", ylabel="RMS error over states", ylim=(0, None),
              title=f"Error against the exact V, averaged over {n_runs} runs")
     ax_e.legend(fontsize=8, ncol=2)
@@ -363,7 +360,7 @@ def error_decomposition(curves: dict[str, torch.Tensor], n_runs: int) -> Figure:
     """
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.8), layout="constrained", sharey=True)
     for ax, (label, c) in zip(np.atleast_1d(axes), curves.items(), strict=True):
-        c = _as_np(c)
+        c = _np(c)
         ep = np.arange(len(c))
         ax.plot(ep, c.sum(-1), color="k", lw=2, label="mean squared error")
         ax.plot(ep, c[:, 0], color=COLORS["neg"], lw=1.5, ls="--", label="bias² (of the runs' average)")
@@ -383,11 +380,11 @@ def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], 
     """
     fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
     x = np.asarray(lambdas, dtype=float)
-    ax.plot(x, _as_np(study["exact_bias2"]), color=COLORS["neg"], lw=1.2, alpha=0.6, label="bias², exact")
-    ax.plot(x, _as_np(study["bias2"]), "o", color=COLORS["neg"], ms=5, label="bias², measured")
-    ax.plot(x, _as_np(study["variance"]), "o-", color=COLORS["pos"], ms=5, label="variance, measured")
-    ax.plot(x, _as_np(study["mse"]), "s-", color="k", ms=4, lw=1.5, label="bias² + variance (MSE)")
-    best = int(np.argmin(_as_np(study["mse"])))
+    ax.plot(x, _np(study["exact_bias2"]), color=COLORS["neg"], lw=1.2, alpha=0.6, label="bias², exact")
+    ax.plot(x, _np(study["bias2"]), "o", color=COLORS["neg"], ms=5, label="bias², measured")
+    ax.plot(x, _np(study["variance"]), "o-", color=COLORS["pos"], ms=5, label="variance, measured")
+    ax.plot(x, _np(study["mse"]), "s-", color="k", ms=4, lw=1.5, label="bias² + variance (MSE)")
+    best = int(np.argmin(_np(study["mse"])))
     ax.axvline(x[best], color=COLORS["accent"], ls=":", lw=1.5, label=f"lowest MSE at λ = {x[best]:.2f}")
     title = "GAE: λ trades the critic's bias for the returns' variance"
     if lam is not None:
@@ -395,7 +392,7 @@ def gae_bias_variance(lambdas: Sequence[float], study: dict[str, torch.Tensor], 
         ax.axvline(x[i], color="k", lw=1)
         title += (f"\nλ = {x[i]:.2f}:  bias² = {float(study['bias2'][i]):.3f},  "
                   f"variance = {float(study['variance'][i]):.3f},  MSE = {float(study['mse'][i]):.3f}")
-    top = float(max(_as_np(study["mse"]).max(), _as_np(study["exact_bias2"]).max()))
+    top = float(max(_np(study["mse"]).max(), _np(study["exact_bias2"]).max()))
     ax.set(xlabel="λ   (0 = TD residual,  1 = Monte Carlo)", ylabel="squared error of Â_0", title=title,
            ylim=(0, 1.45 * top))
     ax.legend(fontsize=8, loc="upper center", ncol=3)
@@ -408,7 +405,7 @@ def best_lambda_vs_critic_error(scales: Sequence[float], best: torch.Tensor, ppo
     ``best`` has shape (len(scales), n_seeds).
     """
     fig, ax = _fig_ax(None, figsize=(6.0, 3.8))
-    b, x = _as_np(best), np.asarray(scales, dtype=float)
+    b, x = _np(best), np.asarray(scales, dtype=float)
     jitter = np.linspace(-0.04, 0.04, b.shape[1])
     for i in range(len(x)):
         ax.plot(np.full(b.shape[1], i) + jitter, b[i], "o", color=COLORS["pos"], alpha=0.5, ms=4)

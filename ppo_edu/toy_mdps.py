@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from .validate import as_tensor, check_finite, check_ndim, check_unit_interval
+from .validate import as_tensor, check_finite, check_int, check_ndim, check_unit_interval
 
 Tensor = torch.Tensor
 
@@ -86,12 +86,6 @@ class TabularMDP:
     def with_gamma(self, gamma: float) -> TabularMDP:
         """The same MDP with another discount γ."""
         return TabularMDP(self.P, self.R, self.mu0, gamma, self.state_names, self.action_names, self.reward_std)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
 
 
 def corridor(n_states: int = 3, slip: float = 0.2, step_reward: float = -0.1, goal_reward: float = 1.0,
@@ -376,7 +370,7 @@ def random_walk(n_states: int = 5, gamma: float = 1.0) -> TabularMDP:
     Shapes:
         P: (n, 2, n);  R: (n, 2);  mu0: (n,).
     """
-    n = _positive_int("n_states", n_states)
+    n = check_int("n_states", n_states)
     P = torch.zeros(n, 2, n, dtype=torch.float64)
     for s in range(n):
         if s > 0:
@@ -400,7 +394,7 @@ def gae_study_mdp(n_states: int = 6, n_actions: int = 2, seed: int = 0) -> tuple
     Shapes:
         returns ``(mdp, pi)`` with pi: (S, A).
     """
-    n = _positive_int("n_states", n_states)
+    n = check_int("n_states", n_states)
     g = torch.Generator().manual_seed(seed)
     transition = torch.rand(n, n_actions, n, generator=g, dtype=torch.float64) ** 3
     transition = transition / transition.sum(-1, keepdim=True)
@@ -443,7 +437,7 @@ def sample_rollouts(
     """
     p = _policy(mdp, pi).detach()
     a_first, s0 = _first_action(mdp, first_action), start_state(mdp)
-    N, T = _positive_int("n_rollouts", n_rollouts), _positive_int("horizon", horizon)
+    N, T = check_int("n_rollouts", n_rollouts), check_int("horizon", horizon)
     end_prob = 1 - mdp.P.sum(-1)  # (S, A): the chance that the step ends the episode
     next_w = torch.where(mdp.P.sum(-1, keepdim=True) > 0, mdp.P, 1.0)  # next state (irrelevant when it ends)
     states = torch.full((T + 1, N), s0, dtype=torch.int64)
@@ -479,7 +473,7 @@ def _expected_delta_terms(mdp: TabularMDP, p: Tensor, first_action: int, horizon
     pi0 = torch.zeros_like(p)
     pi0[:, first_action] = 1.0
     r_bar, coef = [], []
-    for step in range(_positive_int("horizon", horizon)):
+    for step in range(check_int("horizon", horizon)):
         pi_l = pi0 if step == 0 else p
         d_next = torch.einsum("s,sa,sat->t", d, pi_l, mdp.P)
         r_bar.append((d.unsqueeze(-1) * pi_l * mdp.R).sum())

@@ -121,8 +121,7 @@ def bandit_study(n_bandits: int = 200, n_actions: int = 5, methods: tuple[str, .
     the fraction of the possible improvement reached after each iteration (K, n_iterations + 1),
     and ``drops`` = the number of updates that lowered J by more than ``drop`` (K,).
     """
-    if isinstance(n_bandits, bool) or not isinstance(n_bandits, int) or n_bandits < 1:
-        raise ValueError(f"n_bandits: expected a positive integer, got {n_bandits!r}")
+    check_int("n_bandits", n_bandits)
     means = torch.stack([bandit_means(n_actions, seed=k) for k in range(n_bandits)])
     out = {}
     for m in methods:

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from .validate import as_tensor, check_finite, check_ndim, check_positive, check_unit_interval
+from .validate import as_tensor, check_finite, check_int, check_ndim, check_positive, check_unit_interval
 
 Tensor = torch.Tensor
 Episode = tuple[Any, Any]
@@ -179,8 +179,7 @@ def nstep_td_prediction(
     Shapes:
         v0: () or (S,);  result: (n_episodes + 1, S), float64.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n: expected a positive integer, got {n!r}")
+    check_int("n", n)
     return _learn(episodes, n_states, alpha, gamma, v0, _nstep_update(n))
 
 
@@ -224,8 +223,7 @@ def rms_curves(
         raise ValueError(f"method: expected 'mc', 'td' or a learner function, got {method!r}")
     learn = method if callable(method) else learners[method]
     true = as_tensor("true_values", true_values, torch.float64)
-    if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
-        raise ValueError(f"n_runs: expected a positive integer, got {n_runs!r}")
+    check_int("n_runs", n_runs)
     curves = torch.zeros(len(alphas), n_episodes + 1, dtype=torch.float64)
     for run in range(n_runs):
         episodes = _checked(sample_episodes(n_episodes, torch.Generator().manual_seed(run)), len(true))
@@ -265,8 +263,7 @@ def run_histories(
     Shapes:
         result: (n_runs, n_episodes + 1, n_states).
     """
-    if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
-        raise ValueError(f"n_runs: expected a positive integer, got {n_runs!r}")
+    check_int("n_runs", n_runs)
     return torch.stack([learner(sample_episodes(n_episodes, torch.Generator().manual_seed(run)), n_states, alpha,
                                 gamma, v0) for run in range(n_runs)])
 

@@ -116,7 +116,7 @@ for shift in shifts:
     p = target(float(shift))
     a = torch.multinomial(mu, n_samples, replacement=True, generator=gen)
     w = (p / mu)[a]
-    kls.append(float(imp.categorical_kl(p, mu)))
+    kls.append(float(imp.kl_divergence(p, mu)))
     var_exact.append(float(imp.is_variance(p, mu, f)))
     var_measured.append(float((w * f[a]).var()))
     ess_exact.append(1 / float(imp.second_moment(p, mu)))
@@ -139,7 +139,7 @@ pe.plots.importance_drift(kls, var_exact, var_measured, ess_exact, ess_measured)
 # NBVAL_CHECK_OUTPUT
 for shift in (0.0, 1.0, 2.0, 3.0, 4.0):
     p = target(shift)
-    print(f"Δ = {shift}:  KL = {float(imp.categorical_kl(p, mu)):.3f}   Var = {float(imp.is_variance(p, mu, f)):7.3f}"
+    print(f"Δ = {shift}:  KL = {float(imp.kl_divergence(p, mu)):.3f}   Var = {float(imp.is_variance(p, mu, f)):7.3f}"
           f"   ESS/N ≈ {1 / float(imp.second_moment(p, mu)):.3f}")
 assert float(imp.is_variance(target(4.0), mu, f)) > 400 * float(imp.is_variance(target(0.0), mu, f))
 assert 1 / float(imp.second_moment(target(4.0), mu)) < 0.06
@@ -164,24 +164,24 @@ assert 1 / float(imp.second_moment(target(4.0), mu)) < 0.06
 # NBVAL_CHECK_OUTPUT
 for p in (target(float(x)) for x in shifts):  # (4.3b) on the whole sweep
     assert abs(float(imp.second_moment(p, mu)) - (1 + float(imp.chi_squared(p, mu)))) < 1e-12
-    assert float(imp.ess_fraction(p, mu)) <= float(torch.exp(-imp.categorical_kl(p, mu))) + 1e-12
+    assert float(imp.ess_fraction(p, mu)) <= float(torch.exp(-imp.kl_divergence(p, mu))) + 1e-12
 v = torch.tensor([1.0, 0.0, 0.0, -0.5], dtype=torch.float64)  # mass onto the common action
 to_rare = target(2.0)
-kl_rare, lo, hi = float(imp.categorical_kl(to_rare, mu)), 0.0, 20.0
+kl_rare, lo, hi = float(imp.kl_divergence(to_rare, mu)), 0.0, 20.0
 for _ in range(60):  # bisection: the shift along v with the same KL(π ‖ μ)
     mid = (lo + hi) / 2
-    lo, hi = (mid, hi) if float(imp.categorical_kl(torch.softmax(logits_mu + mid * v, 0), mu)) < kl_rare else (lo, mid)
+    lo, hi = (mid, hi) if float(imp.kl_divergence(torch.softmax(logits_mu + mid * v, 0), mu)) < kl_rare else (lo, mid)
 to_common = torch.softmax(logits_mu + lo * v, 0)
 rows = {}
 for name, p in (("towards the rare action", to_rare), ("towards the common action", to_common)):
-    rows[name] = [float(imp.categorical_kl(p, mu)), float(imp.chi_squared(p, mu)), float(imp.ess_fraction(p, mu)),
-                  float(imp.categorical_kl(mu, p))]
+    rows[name] = [float(imp.kl_divergence(p, mu)), float(imp.chi_squared(p, mu)), float(imp.ess_fraction(p, mu)),
+                  float(imp.kl_divergence(mu, p))]
     print(f"{name:>26}: KL(π‖μ) = {rows[name][0]:.3f}   χ² = {rows[name][1]:.3f}   ESS/N ≈ {rows[name][2]:.3f}"
           f"   KL(μ‖π) = {rows[name][3]:.3f}")
 rare, common = rows["towards the rare action"], rows["towards the common action"]
 assert abs(rare[0] - common[0]) < 1e-9 and rare[2] < 0.7 * common[2]  # same KL, far lower ESS
 assert rare[3] < common[3]  # and the reverse KL ranks them the other way round
-small = [float(imp.categorical_kl(target(x), mu) / imp.categorical_kl(mu, target(x))) for x in (0.2, 0.1, 0.05)]
+small = [float(imp.kl_divergence(target(x), mu) / imp.kl_divergence(mu, target(x))) for x in (0.2, 0.1, 0.05)]
 assert all(abs(k - 1) < 0.04 for k in small) and abs(small[2] - 1) < abs(small[0] - 1)
 print("KL(π‖μ) / KL(μ‖π) for Δ = 0.2, 0.1, 0.05:", [round(k, 3) for k in small])
 

@@ -45,8 +45,8 @@ print(lhs, "=", rhs)
 
 # %% [markdown]
 # A small example: four actions; $\mu$ rarely picks the last one. The target $\pi$ is $\mu$'s
-# logits moved by $\Delta\cdot u$, where $u$ shifts mass onto that rare action ($\Delta$ is the size
-# of the policy shift; $\delta$ is kept for the TD residual of notebooks 06–07). For $\Delta = 2$,
+# logits moved by $\alpha u$, where $u$ shifts mass onto that rare action ($\alpha$ is the size
+# of the policy shift; $\delta$ is kept for the TD residual of notebooks 06–07). For $\alpha = 2$,
 # the IS estimate from 2 000 samples of $\mu$, repeated 500 times, averages to the exact
 # $\mathbb{E}_\pi[f]$ (within a few standard errors):
 
@@ -104,7 +104,7 @@ pe.exercises.importance_weighted_mean.check(importance_weighted_mean)
 # How far apart are the two policies? A common yardstick is
 # $\mathrm{KL}(\pi \,\|\, \mu) = \sum_a \pi(a) \log(\pi(a)/\mu(a))$; §2b shows it is only a proxy.
 #
-# Sweep $\Delta$; at each value compare the exact variance (4.2) and $1/\mathbb{E}_\mu[w^2]$ with
+# Sweep $\alpha$; at each value compare the exact variance (4.2) and $1/\mathbb{E}_\mu[w^2]$ with
 # values measured on samples (the number of samples per point is the notebook's budget):
 
 # %%
@@ -139,14 +139,14 @@ pe.plots.importance_drift(kls, var_exact, var_measured, ess_exact, ess_measured)
 # NBVAL_CHECK_OUTPUT
 for shift in (0.0, 1.0, 2.0, 3.0, 4.0):
     p = target(shift)
-    print(f"Δ = {shift}:  KL = {float(imp.kl_divergence(p, mu)):.3f}   Var = {float(imp.is_variance(p, mu, f)):7.3f}"
+    print(f"α = {shift}:  KL = {float(imp.kl_divergence(p, mu)):.3f}   Var = {float(imp.is_variance(p, mu, f)):7.3f}"
           f"   ESS/N ≈ {1 / float(imp.second_moment(p, mu)):.3f}")
 assert float(imp.is_variance(target(4.0), mu, f)) > 400 * float(imp.is_variance(target(0.0), mu, f))
 assert 1 / float(imp.second_moment(target(4.0), mu)) < 0.06
 
 # %% [markdown]
 # By KL ≈ 2.2 nats the variance of one weighted sample is about 500 times what it was at
-# $\Delta = 0$, and 100 weighted samples are worth about five (ESS/N ≈ 0.05). **Importance
+# $\alpha = 0$, and 100 weighted samples are worth about five (ESS/N ≈ 0.05). **Importance
 # sampling only works while the policies stay close**, which is the whole motivation for PPO's
 # clipping (05) and TRPO's KL constraint.
 #
@@ -183,7 +183,7 @@ assert abs(rare[0] - common[0]) < 1e-9 and rare[2] < 0.7 * common[2]  # same KL,
 assert rare[3] < common[3]  # and the reverse KL ranks them the other way round
 small = [float(imp.kl_divergence(target(x), mu) / imp.kl_divergence(mu, target(x))) for x in (0.2, 0.1, 0.05)]
 assert all(abs(k - 1) < 0.04 for k in small) and abs(small[2] - 1) < abs(small[0] - 1)
-print("KL(π‖μ) / KL(μ‖π) for Δ = 0.2, 0.1, 0.05:", [round(k, 3) for k in small])
+print("KL(π‖μ) / KL(μ‖π) for α = 0.2, 0.1, 0.05:", [round(k, 3) for k in small])
 
 # %% [markdown]
 # Same KL, and the ESS is 0.35 against 0.60: the $\chi^2$ divergence, which weighs each
@@ -215,7 +215,7 @@ pe.exercises.effective_sample_size.check(effective_sample_size)
 # For a whole episode, the ratio of trajectory probabilities (1.2) needs no model, because the
 # environment's factors cancel:
 #
-# $$\frac{p_\theta(\tau)}{p_{\theta'}(\tau)} = \frac{\mu_0(s_0)\prod_t \pi_\theta(a_t|s_t)\,P(s_{t+1}|s_t,a_t)}{\mu_0(s_0)\prod_t \pi_{\theta'}(a_t|s_t)\,P(s_{t+1}|s_t,a_t)} = \prod_{t} \frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta'}(a_t\mid s_t)}. \tag{4.4}$$
+# $$\frac{p_\theta(\tau)}{p_{\theta'}(\tau)} = \frac{\nu_0(s_0)\prod_t \pi_\theta(a_t|s_t)\,P(s_{t+1}|s_t,a_t)}{\nu_0(s_0)\prod_t \pi_{\theta'}(a_t|s_t)\,P(s_{t+1}|s_t,a_t)} = \prod_{t} \frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta'}(a_t\mid s_t)}. \tag{4.4}$$
 #
 # A product of $T$ ratios: its variance grows roughly exponentially with the episode length, and
 # its ESS collapses even when every single-step ratio is tame. On the corridor, episodes of

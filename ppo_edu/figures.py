@@ -46,7 +46,6 @@ _DPI = 110
 
 def recipe(name: str) -> Callable[[Callable[[], Figure]], Callable[[], Figure]]:
     """Register ``fn`` as the recipe for ``figures/<name>.png``."""
-
     def register(fn: Callable[[], Figure]) -> Callable[[], Figure]:
         if name in RECIPES:
             raise RuntimeError(f"figure {name!r} is registered twice")
@@ -82,16 +81,12 @@ def _discount_weights() -> Figure:
 
 # --- 01–04 -----------------------------------------------------------------------------------
 def _corridor_start():
-
-
     mdp = toy_mdps.corridor()
     return mdp, torch.zeros(mdp.n_states, mdp.n_actions, dtype=torch.float64)
 
 
 @recipe("01_mc_gradient_error")
 def _mc_gradient_error() -> Figure:
-
-
     mdp, theta0 = _corridor_start()
     pool = tm.sample_episodes(mdp, tm.softmax_policy(theta0), 200_000, torch.Generator().manual_seed(1))
     w = pg.total_return_weights(pool.rewards, pool.mask, mdp.gamma)
@@ -102,9 +97,6 @@ def _mc_gradient_error() -> Figure:
 
 @recipe("01_reinforce_learning_curve")
 def _reinforce_learning_curve() -> Figure:
-
-
-
     mdp, theta0 = _corridor_start()
     best = max(float(tm.state_values(mdp, torch.nn.functional.one_hot(torch.tensor(acts), 2).double()) @ mdp.mu0)
                for acts in itertools.product(range(2), repeat=mdp.n_states))
@@ -123,16 +115,12 @@ def _reinforce_learning_curve() -> Figure:
 
 
 def _corridor_episodes(n: int = 20_000, seed: int = 0):
-
-
     mdp, theta0 = _corridor_start()
     return mdp, theta0, tm.sample_episodes(mdp, tm.softmax_policy(theta0), n, torch.Generator().manual_seed(seed))
 
 
 @recipe("02_baseline_variance")
 def _baseline_variance() -> Figure:
-
-
     mdp, theta0, eps = _corridor_episodes()
     g = pg.score_sums(theta0, eps.states, eps.actions, eps.mask)
     R = pg.total_return_weights(eps.rewards, eps.mask, mdp.gamma)[0]
@@ -143,19 +131,16 @@ def _baseline_variance() -> Figure:
 
 @recipe("02_baseline_learning_curves")
 def _baseline_learning_curves() -> Figure:
-
-
     mdp, _ = _corridor_start()
     best = float(tm.state_values(mdp, torch.tensor([[0.0, 1.0]] * 3, dtype=torch.float64))[0])
     runs = {"no baseline": ("none", 10), "baseline: previous batch's mean": ("previous_batch", 11)}
-    panels = {f"returns shifted by c = {c:g}": {label: pg.reinforce_learning_curves(mdp, 100, 60, 10, 1.0, base, c, seed)
+    panels = {f"returns shifted by c = {c:g}": {label: pg.reinforce_learning_curves(mdp, runtime.budget(100, 30), 60, 10, 1.0, base, c, seed)
                                                 for label, (base, seed) in runs.items()} for c in (0.0, 2.0)}
     return plots.baseline_learning_curves(panels, optimum=best)
 
 
 @recipe("03_q_v_a")
 def _q_v_a() -> Figure:
-
     mdp, theta0 = _corridor_start()
     pi = tm.softmax_policy(theta0)
     return plots.q_v_a(tm.action_values(mdp, pi), tm.state_values(mdp, pi), tm.advantages(mdp, pi),
@@ -164,7 +149,6 @@ def _q_v_a() -> Figure:
 
 @recipe("03_estimator_variance")
 def _estimator_variance() -> Figure:
-
     mdp, theta0, eps = _corridor_episodes()
     pi = tm.softmax_policy(theta0)
     V, Q, A = tm.state_values(mdp, pi), tm.action_values(mdp, pi), tm.advantages(mdp, pi)
@@ -183,8 +167,6 @@ def _estimator_variance() -> Figure:
 
 @recipe("04_importance_drift")
 def _importance_drift() -> Figure:
-
-
     logits_mu = torch.tensor([1.5, 1.0, 0.0, -1.5], dtype=torch.float64)
     u = torch.tensor([-0.5, 0.0, 0.0, 1.0], dtype=torch.float64)
     f = torch.tensor([1.0, 0.5, 0.0, 2.0], dtype=torch.float64)
@@ -203,8 +185,6 @@ def _importance_drift() -> Figure:
 
 @recipe("04_surrogate_vs_objective")
 def _surrogate_vs_objective() -> Figure:
-
-
     mdp, theta0 = _corridor_start()
     grad = tm.exact_gradient(mdp, theta0)
     u = grad / grad.norm()
@@ -216,8 +196,6 @@ def _surrogate_vs_objective() -> Figure:
 
 @recipe("04_surrogate_overpromises")
 def _surrogate_overpromises() -> Figure:
-
-
     mdp, theta0 = tm.corridor(slip=0.5), torch.zeros(3, 2, dtype=torch.float64)
     grad = tm.exact_gradient(mdp, theta0)
     line = [theta0 + al * grad / grad.norm() for al in torch.linspace(-2.0, 6.0, 81, dtype=torch.float64)]
@@ -237,7 +215,6 @@ def _six_cases() -> Figure:
 
 @recipe("05_clip_vs_penalty")
 def _clip_vs_penalty() -> Figure:
-
     means = trust_region.bandit_means(5, seed=0)
     hists = {m: trust_region.policy_update_study(m, means) for m in trust_region.METHODS}
     return plots.clip_vs_penalty(hists, float(means.max()), kl_target=0.01)
@@ -245,14 +222,11 @@ def _clip_vs_penalty() -> Figure:
 
 @recipe("05_bandit_study")
 def _bandit_study() -> Figure:
-
     return plots.bandit_study(trust_region.bandit_study(n_bandits=200))
 
 
 @recipe("05_surrogates_along_line")
 def _surrogates_along_line() -> Figure:
-
-
     alphas = torch.linspace(0.0, 3.0, 61, dtype=torch.float64)
     line = trust_region.update_line(trust_region.bandit_means(5, seed=0), alphas, beta=1.0)
     curves = {"L = E_t[ρÂ]": line["L"], "E_t[clip(ρ)Â] alone": line["clip_only"],
@@ -263,8 +237,6 @@ def _surrogates_along_line() -> Figure:
 # --- 06–08 -----------------------------------------------------------------------------------
 def _random_walk_study(n_runs: int = 100, n_episodes: int = 100):
     """The data of notebook 06's figure (the notebook runs the same calls)."""
-
-
     walk = toy_mdps.random_walk(5)
     true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
 
@@ -287,8 +259,6 @@ def _td_vs_mc() -> Figure:
 
 @recipe("06_error_decomposition")
 def _error_decomposition() -> Figure:
-
-
     walk = toy_mdps.random_walk(5)
     true = toy_mdps.state_values(walk, toy_mdps.uniform_policy(walk))
     online, offline = [], []
@@ -306,7 +276,6 @@ GAE_LAMBDAS = [round(0.05 * i, 2) for i in range(21)]
 
 
 def _gae_study(n_rollouts: int = 4000):
-
     mdp, pi = toy_mdps.gae_study_mdp()
     critic = toy_mdps.imperfect_critic(mdp, pi, error_scale=2.0)
     return toy_mdps.gae_bias_variance(mdp, pi, critic, GAE_LAMBDAS, n_rollouts)
@@ -314,8 +283,6 @@ def _gae_study(n_rollouts: int = 4000):
 
 @recipe("07_best_lambda_vs_critic_error")
 def _best_lambda_vs_critic_error() -> Figure:
-
-
     mdp, pi = toy_mdps.gae_study_mdp()
     scales = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
     critics = torch.stack([toy_mdps.imperfect_critic(mdp, pi, sc, seed) for sc in scales for seed in range(10)])
@@ -332,7 +299,7 @@ def _gae_bias_variance() -> Figure:
 @recipe("08_ppo_training")
 def _ppo_training() -> Figure:
     """Notebook 08's short CartPole run (:data:`ppo_edu.train.NOTEBOOK_08`, a few seconds on the CPU)."""
-    trainer = train.Trainer(train.NOTEBOOK_08)
+    trainer = train.Trainer(train.NOTEBOOK_08.replace(total_steps=runtime.budget(40_000, 4_096)))  # short under the tests
     trainer.train(progress=False)
     return plots.ppo_training(trainer.metrics())
 
@@ -351,7 +318,6 @@ def _rlhf_toy():
 
 @recipe("09_rlhf_token_rewards")
 def _rlhf_token_rewards() -> Figure:
-
     toy = _rlhf_toy()
     row = toy_lm.make_batch([2], *toy_lm.encode(["ac."]))  # prompt "cd", response "ac."
     return plots.rlhf_token_rewards(**toy_lm.reward_parts(toy_lm.nudged_policy(toy.reference), toy, row, 0.3))
@@ -359,8 +325,6 @@ def _rlhf_token_rewards() -> Figure:
 
 @recipe("09_rlhf_kl_estimators")
 def _rlhf_kl_estimators() -> Figure:
-
-
     toy = _rlhf_toy()
     nudged = toy_lm.nudged_policy(toy.reference)
     logp_all = toy_lm.all_sequence_logprobs(nudged)
@@ -377,8 +341,6 @@ def _rlhf_kl_estimators() -> Figure:
 
 @recipe("09_rlhf_beta_sweep")
 def _rlhf_beta_sweep() -> Figure:
-
-
     toy = _rlhf_toy()
     sweep = toy_lm.beta_sweep(toy, np.geomspace(0.01, 10, 61))
     best = toy_lm.kl_regularized_optimum(toy.ref_logp_all, toy.score_all, 0.3)
@@ -387,14 +349,12 @@ def _rlhf_beta_sweep() -> Figure:
 
 @recipe("09_rlhf_kl_controller")
 def _rlhf_kl_controller() -> Figure:
-
     demo = toy_lm.controller_demo(_rlhf_toy(), rlhf.AdaptiveKLController(0.05, 4.0, horizon=1000), updates=200)
     return plots.rlhf_kl_controller(demo["beta"], demo["kl"], 4.0)
 
 
 @recipe("09_rlhf_training")
 def _rlhf_training() -> Figure:
-
     toy = _rlhf_toy()
     hists, optima = {}, {}
     n = runtime.budget(40, 3)  # the notebook's run; a short one under the test suite
@@ -407,7 +367,6 @@ def _rlhf_training() -> Figure:
 
 @recipe("09_rlhf_methods")
 def _rlhf_methods() -> Figure:
-
     toy = _rlhf_toy()
     # the notebook's comparison (4 seeds of 30 iterations); a short one under the test suite
     runs = rlhf_train.compare_methods(toy, seeds=runtime.budget(range(4), range(2)), iterations=runtime.budget(30, 2))
@@ -423,7 +382,10 @@ _CARTPOLE_RUN: dict = {}
 def _cartpole_run():
     """Notebook 10's population run (:data:`ppo_edu.train.NOTEBOOK_10` on the CPU), shared by its figures."""
     if not _CARTPOLE_RUN:
-        trainer = train.Trainer(train.NOTEBOOK_10.replace(device="cpu"))
+        cfg = train.NOTEBOOK_10.replace(device="cpu")
+        if runtime.quick_mode():  # the test suite draws a short run
+            cfg = cfg.replace(total_steps=8_192, population=2)
+        trainer = train.Trainer(cfg)
         trainer.train(progress=False)
         _CARTPOLE_RUN["trainer"] = trainer
     return _CARTPOLE_RUN["trainer"]
@@ -449,7 +411,6 @@ _PRACTICE: dict = {}
 
 
 def _practice(name: str):
-
     if name not in _PRACTICE:
         run = {"lab": lab.run_lab, "ablations": ablations.study}[name]
         _PRACTICE[name] = run(runtime.quick_mode())
@@ -463,13 +424,11 @@ def _lab_runs() -> Figure:
 
 @recipe("11_ablation_curves")
 def _ablation_curves() -> Figure:
-
     return plots.ablation_curves(ablations.curves(_practice("ablations")))
 
 
 @recipe("11_ablation_summary")
 def _ablation_summary() -> Figure:
-
     results = _practice("ablations")
     budget = float(next(iter(results.values()))[0].config.total_steps)
     return plots.ablation_summary(ablations.summary_rows(results), budget)

@@ -39,6 +39,7 @@ ABLATIONS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
     "truncation": (("bootstrapped (ours)", {}), ("as termination", {"bug": "truncation_as_termination"})),
     "advantage normalisation": (("on (ours)", {}), ("off", {"norm_adv": False})),
     "value clipping": (("off (ours)", {}), ("on, 0.2", {"clip_value": 0.2})),
+    "reward scale": (("0.1 (ours)", {}), ("1 (unscaled)", {"reward_scale": 1.0})),
     "epochs": (("1", {"epochs": 1}), ("4 (ours)", {}), ("10", {"epochs": 10})),
     "clip ε": (("0.1", {"clip_eps": 0.1}), ("0.2 (ours)", {}), ("0.3", {"clip_eps": 0.3})),
     "KL early stopping": (("off (ours)", {}), ("target_kl = 0.01", {"target_kl": 0.01})),

@@ -467,10 +467,10 @@ def ess_fraction(target, behaviour):
 
 pe.exercises.ess_fraction.check(ess_fraction)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A tempting shortcut, $e^{-\mathrm{KL}(\pi\|\mu)}$, is only the upper bound of (4.3b):
 
-# %%
+# %% tags=["solution-demo"]
 result = pe.exercises.ess_fraction.check(lambda target, behaviour: torch.exp(-(target * (target / behaviour).log()).sum()))
 assert result.mistake == "kl_instead_of_chi2"
 print(result)

@@ -440,10 +440,10 @@ result = pe.exercises.clipped_loss.check(clipped_loss_not_detached)
 assert result.mistake == "ratio_not_detached"
 print(result)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # And the clip without the min, from §2:
 
-# %%
+# %% tags=["solution-demo"]
 def clipped_loss_clip_only(logp_new, logp_old, advantages, clip_eps):
     ratio = torch.exp(logp_new - logp_old.detach())
     return -(torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantages).mean()

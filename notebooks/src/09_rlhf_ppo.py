@@ -92,11 +92,11 @@ def response_mask(tokens, attention_mask, prompt_width):
 
 pe.exercises.response_mask.check(response_mask)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # The most common real bug, recognised by the checker: the attention mask used as the response
 # mask, so the prompt's tokens count as actions.
 
-# %%
+# %% tags=["solution-demo"]
 def response_mask_with_prompt(tokens, attention_mask, prompt_width):
     return attention_mask
 

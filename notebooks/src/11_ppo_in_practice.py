@@ -105,11 +105,11 @@ def diagnose(run):
 
 pe.exercises.lab_diagnosis.check(diagnose)
 
-# %% [markdown]
+# %% [markdown] tags=["solution-demo"]
 # A wrong name is explained by the signal that contradicts it, e.g. calling run D's bug
 # "log π_old recomputed":
 
-# %%
+# %% tags=["solution-demo"]
 # NBVAL_CHECK_OUTPUT
 wrong = {**pe.lab.LAB_RUNS, "run D": "logp_old_recomputed"}
 result = pe.exercises.lab_diagnosis.check(wrong)

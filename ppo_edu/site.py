@@ -43,7 +43,7 @@ from pathlib import Path
 
 import nbformat
 
-from .classroom import BEGIN, END, _blank_solutions
+from .classroom import BEGIN, END, _blank_solutions, is_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 #: import name → the distribution that provides it (all in the ``site`` extra).
@@ -162,6 +162,8 @@ def page_notebook(nb: nbformat.NotebookNode, notebook_file: str, name: str = "no
             stub = nbformat.v4.new_code_cell(_blank_solutions(cell.source, f"{name}, cell {index}"))
             cells.append(_added(stub, "exercise", index))
             _fold(cell, TAG_FOLD_CELL, "Show the solution (and its check)", "Hide the solution")
+        elif cell.cell_type == "code" and is_demo(cell):  # a classic mistake and the fix the checker names
+            _fold(cell, TAG_FOLD_CELL, "Show a classic mistake and what the checker says", "Hide the mistake")
         elif cell.cell_type == "code" and re.search(r"\.solution\(\)", cell.source):
             _fold(cell, TAG_FOLD_OUTPUT, "Show the solution", "Hide the solution")
         elif cell.cell_type == "code" and re.search(r"\.hint\(\)", cell.source):

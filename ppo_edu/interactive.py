@@ -42,12 +42,15 @@ def slider(draw: Callable[..., Figure], **params: tuple[float, float, float, flo
     }  # fmt: skip
     out = widgets.Output()
 
-    def redraw(**kwargs: float) -> None:
+    def redraw(change: Any = None) -> None:  # on a slider move, in a live frontend
         out.clear_output(wait=True)
         with out:
-            display(draw(**kwargs))
+            display(draw(**{n: c.value for n, c in controls.items()}))
 
-    widgets.interactive_output(redraw, controls)
+    with out:  # the first figure without clear_output: a kernel run headless (nbclient) never waits on it
+        display(draw(**defaults))
+    for control in controls.values():
+        control.observe(redraw, names="value")
     names = ", ".join(LABELS.get(name, name) for name in params)
     return _slider_box(widgets)([widgets.HBox(list(controls.values())), out], names=names)
 

@@ -4,6 +4,8 @@
 
 Counts come from torch.profiler (they do not depend on the machine's load, unlike seconds);
 the seconds are the profiler's own CPU totals for one iteration after a warm-up iteration.
+``--time N`` adds ``wall_ms``: the median wall-clock milliseconds of each phase over N more
+iterations run without the profiler (which slows every operation down).
 Host syncs are counted as calls of ``aten::_local_scalar_dense`` (what ``float(t)``, ``bool(t)``
 and ``.tolist()`` on a tensor do; ``.tolist()`` of a k-vector counts k, but is one copy to the host).
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -82,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--config", default="{}", help="JSON overrides of BENCH_CONFIG")
+    parser.add_argument("--time", type=int, default=0, metavar="N", help="also time N iterations without the profiler")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -114,7 +119,38 @@ def main() -> None:
     out["top_ops_by_self_cpu_ms"] = [
         [a.key, round(a.self_cpu_time_total / 1000, 2), a.count] for a in averages if a.key.startswith("aten::")
     ][:10]
+    if args.time:
+        out["wall_ms"] = wall_ms(tr, args.time)
     print(json.dumps(out, indent=1))
+
+
+def _phases(tr: pe.train.Trainer):
+    """One iteration of ``tr`` cut into its three phases (the same calls as ``Trainer.iteration``)."""
+    cfg = tr.config
+    with pe.validate.trusted():
+        tr.collect()
+        yield "rollout"
+        adv, ret, val = pe.train.compute_advantages(tr.agent, tr.rollout, tr.obs, cfg.gamma, cfg.lam)
+        yield "advantages"
+    ro = tr.rollout
+    batch = pe.train.Batch(*(pe.train.to_members(x, cfg.population) for x in (ro.obs, ro.actions, ro.logp, adv, ret, val)))
+    pe.train.ppo_update(tr.agent, tr.optimizer, batch, cfg, tr.generator)
+    yield "update"
+
+
+def wall_ms(tr: pe.train.Trainer, iterations: int) -> dict[str, float]:
+    """Median wall-clock milliseconds per phase (and per whole iteration) over ``iterations``."""
+    sync = torch.cuda.synchronize if tr.device.type == "cuda" else (lambda: None)
+    times: dict[str, list[float]] = {"rollout": [], "advantages": [], "update": [], "iteration": []}
+    for _ in range(iterations):
+        start = last = time.perf_counter()
+        for phase in _phases(tr):
+            sync()
+            now = time.perf_counter()
+            times[phase].append(now - last)
+            last = now
+        times["iteration"].append(last - start)
+    return {phase: round(1000 * statistics.median(t), 2) for phase, t in times.items()}
 
 
 if __name__ == "__main__":

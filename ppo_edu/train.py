@@ -316,9 +316,14 @@ def _rows(x: Tensor, idx: Tensor) -> Tensor:
 
 
 def ppo_loss(agent: ActorCritic | PopulationActorCritic, mb: Batch, cfg: PPOConfig) -> tuple[Tensor, dict[str, Tensor]]:
-    """The PPO loss (10.3) of one minibatch, summed over members, and its statistics (no host sync).
+    """The PPO loss (10.3) of one minibatch, summed over members, and what it saw, detached.
 
-    Shapes: fields of ``mb`` (P, M, ...);  loss ();  every statistic ().
+    What it saw (``newlogprob``, ``oldlogprob``, ``logits``, ``newvalue`` and the three loss terms)
+    is turned into statistics once per update by :func:`update_diagnostics`, not here: no host
+    sync, and no extra operations per minibatch.
+
+    Shapes: fields of ``mb`` (P, M, ...);  loss ();  newlogprob, oldlogprob, newvalue (P, M);
+    logits (P, M, A);  the loss terms ().
     """
     logits, newvalue = agent.logits(mb.obs), agent.value(mb.obs)
     actions = mb.actions.roll(1, dims=1) if cfg.bug == "wrong_action" else mb.actions  # lab bug
@@ -331,17 +336,9 @@ def ppo_loss(agent: ActorCritic | PopulationActorCritic, mb: Batch, cfg: PPOConf
     entropy_loss = losses.categorical_entropy(logits)
     v_sign, ent_sign = (-1 if cfg.bug == "value_loss_sign" else 1), (-1 if cfg.bug == "entropy_sign" else 1)  # lab bugs
     loss = pg_loss - ent_sign * cfg.ent_coef * entropy_loss + v_sign * cfg.vf_coef * v_loss  # (10.3), per member
-    with torch.no_grad():
-        ratio = torch.exp(newlogprob - oldlogprob)
-        stats = {
-            "policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy_loss,
-            "approx_kl_k1": losses.approx_kl(newlogprob, oldlogprob, "k1"),
-            "approx_kl_k3": losses.approx_kl(newlogprob, oldlogprob, "k3"),
-            "clip_fraction": losses.clip_fraction(ratio, cfg.clip_eps),
-            "max_ratio_dev": (ratio - 1.0).abs().max(),
-            "finite": torch.stack([logits.isfinite().all(), newvalue.isfinite().all(), loss.isfinite()]),
-        }  # fmt: skip
-    return loss * logits.shape[0], stats  # Σ over members of each member's mean loss
+    seen = {"newlogprob": newlogprob, "oldlogprob": oldlogprob, "logits": logits, "newvalue": newvalue,
+            "policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy_loss, "loss": loss}  # fmt: skip
+    return loss * logits.shape[0], {k: v.detach() for k, v in seen.items()}  # Σ over members of each member's mean loss
 
 
 def ppo_update(
@@ -366,19 +363,27 @@ def ppo_update(
         for _epoch in range(cfg.epochs):
             log.append([])
             for mb in minibatches(batch, cfg.num_minibatches, generator):
-                loss, stats = ppo_loss(agent, mb, cfg)
+                loss, seen = ppo_loss(agent, mb, cfg)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                stats["grad_norm"] = agent.clip_grad_norm_(cfg.max_grad_norm).mean()
+                seen["grad_norm"] = agent.clip_grad_norm_(cfg.max_grad_norm).mean()
                 optimizer.step()
-                log[-1].append(stats)
-            if cfg.target_kl is not None and _epoch_mean(log[-1], "approx_kl_k3") > cfg.target_kl:
+                log[-1].append(seen)
+            if cfg.target_kl is not None and float(_kl_stats(log[-1], cfg.clip_eps)["approx_kl_k3"]) > cfg.target_kl:
                 break  # KL early stopping (one host sync per epoch)
-    return update_diagnostics(agent, batch, log)
+        return update_diagnostics(agent, batch, log, cfg.clip_eps)
 
 
-def _epoch_mean(epoch: list[dict[str, Tensor]], key: str) -> float:
-    return float(torch.stack([s[key] for s in epoch]).mean())
+def _kl_stats(epoch: list[dict[str, Tensor]], clip_eps: float) -> dict[str, Tensor]:
+    """Ratio statistics of one epoch's minibatches, all at once: means over every member and sample."""
+    new = torch.stack([s["newlogprob"] for s in epoch])  # (K, P, M)
+    old = torch.stack([s["oldlogprob"] for s in epoch])
+    ratio = torch.exp(new - old)
+    return {
+        "approx_kl_k1": losses.approx_kl(new, old, "k1"),
+        "approx_kl_k3": losses.approx_kl(new, old, "k3"),
+        "clip_fraction": losses.clip_fraction(ratio, clip_eps),
+    }
 
 
 def _population_batch(agent: ActorCritic | PopulationActorCritic, batch: Batch, num_minibatches: int) -> Batch:
@@ -418,35 +423,41 @@ DIAGNOSTICS: dict[str, str] = {
 
 @torch.no_grad()
 def update_diagnostics(
-    agent: ActorCritic | PopulationActorCritic, batch: Batch, log: list[list[dict[str, Tensor]]]
+    agent: ActorCritic | PopulationActorCritic, batch: Batch, log: list[list[dict[str, Tensor]]], clip_eps: float = 0.2
 ) -> dict[str, float]:
     """The :data:`DIAGNOSTICS` of one update, averaged over members, read off the device in one transfer.
 
-    ``log[e][k]`` holds the statistics of minibatch k of epoch e (from :func:`ppo_loss`).
+    ``log[e][k]`` holds what :func:`ppo_loss` saw on minibatch k of epoch e, and its ``grad_norm``.
     Raises :class:`TrainingDivergedError` naming the first minibatch where logits, values or the
     loss were not finite.
 
     Shapes: fields of ``batch`` (P, B, ...).
     """
-    finite = torch.stack([torch.stack([s["finite"] for s in epoch]) for epoch in log])  # (epochs, k, 3)
+    seen = [s for epoch in log for s in epoch]
+    finite = torch.stack([torch.stack([s[key] for s in seen]).reshape(len(seen), -1).isfinite().all(1)
+                          for key in ("logits", "newvalue", "loss")], dim=1)  # (epochs·K, 3)  # fmt: skip
     if not bool(finite.all()):
-        e, k, what = (int(i) for i in (~finite).nonzero()[0])
+        i, what = (int(j) for j in (~finite).nonzero()[0])
+        e, k = divmod(i, len(log[0]))
         raise TrainingDivergedError(
             f"ppo_update epoch {e} minibatch {k}: {('logits', 'values', 'loss')[what]} is not finite. "
             "Training stopped; usual causes: a learning rate that is too high, or NaN in the inputs."
         )
-    last = log[-1]
+    last, first = log[-1], log[0][0]
     hidden = agent.hidden_activations(batch.obs if isinstance(agent, PopulationActorCritic) else batch.obs[0])
     values = {
-        **{key: torch.stack([s[key] for s in last]).mean() for key in list(DIAGNOSTICS)[:7]},
+        **{key: torch.stack([s[key] for s in last]).mean() for key in ("policy_loss", "value_loss", "entropy")},
+        **_kl_stats(last, clip_eps),
+        "grad_norm": torch.stack([s["grad_norm"] for s in last]).mean(),
         "explained_variance": explained_variance_per_member(batch.values, batch.returns).nanmean(),
         "value_std": batch.values.std(1).mean(),
         "return_std": batch.returns.std(1).mean(),
         "actor_saturation": (hidden["actor"].abs() > 0.99).float().mean(),
         "critic_saturation": (hidden["critic"].abs() > 0.99).float().mean(),
-        "first_ratio_max_dev": log[0][0]["max_ratio_dev"],
+        "first_ratio_max_dev": (torch.exp(first["newlogprob"] - first["oldlogprob"]) - 1.0).abs().max(),
         "epochs_done": torch.tensor(float(len(log))),
     }
+    values = {key: values[key] for key in DIAGNOSTICS}  # in the documented order
     return dict(zip(values, torch.stack([v.float().to(batch.obs.device) for v in values.values()]).tolist(), strict=True))
 
 

@@ -63,7 +63,7 @@ def cartpole_dynamics(state: Tensor, action: Tensor) -> Tensor:
     temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sin) / TOTAL_MASS  # gymnasium's rounding order
     theta_acc = (GRAVITY * sin - cos * temp) / (HALF_LENGTH * (4.0 / 3.0 - MASS_POLE * (cos * cos) / TOTAL_MASS))
     x_acc = temp - POLEMASS_LENGTH * theta_acc * cos / TOTAL_MASS
-    return torch.stack((x + TAU * x_dot, x_dot + TAU * x_acc, theta + TAU * theta_dot, theta_dot + TAU * theta_acc), dim=-1)
+    return state + TAU * torch.stack((x_dot, x_acc, theta_dot, theta_acc), dim=-1)  # Euler: s + τ·ds/dt
 
 
 def is_terminated(state: Tensor) -> Tensor:

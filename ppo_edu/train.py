@@ -333,7 +333,7 @@ def ppo_loss(agent: ActorCritic | PopulationActorCritic, mb: Batch, cfg: PPOConf
     mb_advantages = normalize_per_member(mb.advantages) if norm_adv else mb.advantages
     pg_loss = losses.clipped_surrogate_loss(newlogprob, oldlogprob, mb_advantages, cfg.clip_eps)  # −L^CLIP (5.2)
     v_loss = losses.value_loss(newvalue, mb.returns, mb.values, cfg.clip_value)  # (8.2)
-    entropy_loss = losses.categorical_entropy(logits)
+    entropy_loss = losses.categorical_entropy(logits if cfg.ent_coef else logits.detach())  # at 0: reported, no backward
     v_sign, ent_sign = (-1 if cfg.bug == "value_loss_sign" else 1), (-1 if cfg.bug == "entropy_sign" else 1)  # lab bugs
     loss = pg_loss - ent_sign * cfg.ent_coef * entropy_loss + v_sign * cfg.vf_coef * v_loss  # (10.3), per member
     seen = {"newlogprob": newlogprob, "oldlogprob": oldlogprob, "logits": logits, "newvalue": newvalue,

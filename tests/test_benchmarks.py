@@ -78,3 +78,34 @@ def test_run_quick_mode(tmp_path):
     assert set(data["summary"]) == {"ppo_edu"}
     (pop,) = data["population"]
     assert pop["population"] == 2 and pop["ppo_edu"]["env_steps"] == 2 * 1024
+
+
+def _jax_presets() -> dict[str, dict]:
+    """bench_jax.py's PUREJAXRL and PPO_EDU dictionaries, read from its source (the course venv has no JAX)."""
+    import ast
+
+    tree = ast.parse((ROOT / "benchmarks" / "bench_jax.py").read_text())
+    found: dict[str, dict] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("PUREJAXRL", "PPO_EDU"):
+            value = node.value
+            if isinstance(value, ast.Call):  # dict(key=value, ...)
+                d = {kw.arg: ast.literal_eval(kw.value) for kw in value.keywords}
+            else:  # {**PUREJAXRL, "key": value, ...}
+                d = {}
+                for k, v in zip(value.keys, value.values, strict=True):
+                    d.update(found[v.id] if k is None else {ast.literal_eval(k): ast.literal_eval(v)})
+            found[node.targets[0].id] = d
+    return found
+
+
+def test_jax_peer_trains_with_bench_config():
+    """The JAX peer's "ppo_edu settings" are BENCH_CONFIG: same network, batch shape and update."""
+    from bench_ours import BENCH_CONFIG
+
+    jax_cfg = _jax_presets()["PPO_EDU"]
+    shared = [k for k in BENCH_CONFIG if k in jax_cfg]
+    assert {"hidden", "lr", "num_envs", "num_steps", "epochs", "num_minibatches", "reward_scale"} <= set(shared)
+    assert {k: tuple(jax_cfg[k]) if k == "hidden" else jax_cfg[k] for k in shared} == {
+        k: tuple(BENCH_CONFIG[k]) if k == "hidden" else BENCH_CONFIG[k] for k in shared
+    }

@@ -219,7 +219,7 @@ print(update_src[update_src.index("    batch = _population_batch"):])
 loss_src = inspect.getsource(pe.train.ppo_loss)
 for line in ("newlogprob = torch.log_softmax(logits, dim=-1).gather(", "pg_loss = losses.clipped_surrogate_loss(newlogprob",
              "v_loss = losses.value_loss(newvalue, mb.returns, mb.values, cfg.clip_value)",
-             "entropy_loss = losses.categorical_entropy(logits)"):
+             "entropy_loss = losses.categorical_entropy(logits"):
     assert line in loss_src  # the lines of the hand-written epoch above
 
 # %% [markdown]

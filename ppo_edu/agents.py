@@ -94,6 +94,30 @@ class _Interface:
         return action, logp
 
     @torch.no_grad()
+    def hidden_activations(self, obs: Tensor) -> dict[str, Tensor]:
+        """The tanh outputs of every hidden layer, side by side, for the actor and the critic.
+
+        A unit with |h| near 1 is saturated: tanh'(·) = 1 − h² ≈ 0 passes almost no gradient.
+
+        Shapes: obs (..., O) → each entry (..., sum(hidden)).
+        """
+        return {name: torch.cat(hs, dim=-1) for name, hs in self.hidden_layers(obs).items()}
+
+    @torch.no_grad()
+    def saturation(self, obs: Tensor, threshold: float = 0.99) -> dict[str, Tensor]:
+        """Share of the hidden tanh units with |h| > ``threshold`` on ``obs``, actor and critic.
+
+        The same number as the share over :meth:`hidden_activations`, counted layer by layer
+        (no concatenated copy of every activation: that copy dominated a large population's update).
+
+        Shapes: obs (..., O) → each entry ().
+        """
+        return {
+            name: sum((h.abs() > threshold).sum() for h in hs) / sum(h.numel() for h in hs)
+            for name, hs in self.hidden_layers(obs).items()
+        }
+
+    @torch.no_grad()
     def act(self, obs: Tensor, deterministic: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """The greedy action argmax_a π(a|s) (``deterministic``) or a sample; no gradient.
 
@@ -141,12 +165,10 @@ class ActorCritic(nn.Module, _Interface):
         return self.critic(obs).squeeze(-1)
 
     @torch.no_grad()
-    def hidden_activations(self, obs: Tensor) -> dict[str, Tensor]:
-        """The tanh outputs of every hidden layer, side by side, for the actor and the critic.
+    def hidden_layers(self, obs: Tensor) -> dict[str, list[Tensor]]:
+        """The tanh outputs of each hidden layer, for the actor and the critic.
 
-        A unit with |h| near 1 is saturated: tanh'(·) = 1 − h² ≈ 0 passes almost no gradient.
-
-        Shapes: obs (..., O) → each entry (..., sum(hidden)).
+        Shapes: obs (..., O) → each entry a list of (..., H_l), one per hidden layer.
         """
         out = {}
         for name, net in (("actor", self.actor), ("critic", self.critic)):
@@ -155,7 +177,7 @@ class ActorCritic(nn.Module, _Interface):
                 x = layer(x)
                 if isinstance(layer, nn.Tanh):
                     hs.append(x)
-            out[name] = torch.cat(hs, dim=-1)
+            out[name] = hs
         return out
 
     def clip_grad_norm_(self, max_norm: float) -> Tensor:
@@ -187,13 +209,13 @@ class _BatchedMLP(nn.Module):
         """
         return list(zip(self.weights._parameters.values(), self.biases._parameters.values(), strict=True))
 
-    def hidden(self, x: Tensor) -> Tensor:
-        """The tanh outputs of every hidden layer side by side: (P, B, in) → (P, B, sum(hidden))."""
+    def hidden(self, x: Tensor) -> list[Tensor]:
+        """The tanh outputs of each hidden layer: (P, B, in) → a list of (P, B, H_l)."""
         hs = []
         for w, b in self.layers()[:-1]:
             x = torch.tanh(torch.baddbmm(b, x, w))
             hs.append(x)
-        return torch.cat(hs, dim=-1)
+        return hs
 
     def forward(self, x: Tensor) -> Tensor:
         *hidden, (w_out, b_out) = self.layers()
@@ -246,8 +268,8 @@ class PopulationActorCritic(nn.Module, _Interface):
         return self.critic(self._check(obs)).squeeze(-1)
 
     @torch.no_grad()
-    def hidden_activations(self, obs: Tensor) -> dict[str, Tensor]:
-        """As :meth:`ActorCritic.hidden_activations`, per member. Shapes: (P, B, O) → each (P, B, sum(hidden))."""
+    def hidden_layers(self, obs: Tensor) -> dict[str, list[Tensor]]:
+        """As :meth:`ActorCritic.hidden_layers`, per member. Shapes: (P, B, O) → each a list of (P, B, H_l)."""
         return {"actor": self.actor.hidden(self._check(obs)), "critic": self.critic.hidden(self._check(obs))}
 
     def clip_grad_norm_(self, max_norm: float) -> Tensor:

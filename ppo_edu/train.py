@@ -444,7 +444,7 @@ def update_diagnostics(
             "Training stopped; usual causes: a learning rate that is too high, or NaN in the inputs."
         )
     last, first = log[-1], log[0][0]
-    hidden = agent.hidden_activations(batch.obs if isinstance(agent, PopulationActorCritic) else batch.obs[0])
+    saturation = agent.saturation(batch.obs if isinstance(agent, PopulationActorCritic) else batch.obs[0])
     values = {
         **{key: torch.stack([s[key] for s in last]).mean() for key in ("policy_loss", "value_loss", "entropy")},
         **_kl_stats(last, clip_eps),
@@ -452,8 +452,8 @@ def update_diagnostics(
         "explained_variance": explained_variance_per_member(batch.values, batch.returns).nanmean(),
         "value_std": batch.values.std(1).mean(),
         "return_std": batch.returns.std(1).mean(),
-        "actor_saturation": (hidden["actor"].abs() > 0.99).float().mean(),
-        "critic_saturation": (hidden["critic"].abs() > 0.99).float().mean(),
+        "actor_saturation": saturation["actor"],
+        "critic_saturation": saturation["critic"],
         "first_ratio_max_dev": (torch.exp(first["newlogprob"] - first["oldlogprob"]) - 1.0).abs().max(),
         "epochs_done": torch.tensor(float(len(log))),
     }

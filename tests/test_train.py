@@ -404,11 +404,30 @@ def test_saturation_counts_units_beyond_0_99():
     agent = PopulationActorCritic(2, 4, 2, (3,))
     with torch.no_grad():
         agent.critic.weights[0][0].fill_(100.0)  # member 0's critic: every hidden unit saturated for these inputs
+        agent.critic.weights[0][1].zero_()  # member 1's: tanh(0) = 0, none (not left to the random init)
+        agent.actor.weights[0].zero_()
     h = agent.hidden_activations(torch.ones(2, 5, 4))
     assert h["critic"].shape == (2, 5, 3)
     assert bool((h["critic"][0].abs() > 0.99).all()) and not bool((h["critic"][1].abs() > 0.99).any())
     solo = agent.member(0)
     torch.testing.assert_close(solo.hidden_activations(torch.ones(5, 4))["critic"], h["critic"][0])
+    # saturation(): half the population's critic units (member 0's), none of the actor's
+    assert agent.saturation(torch.ones(2, 5, 4)) == {"actor": 0.0, "critic": 0.5}
+    assert solo.saturation(torch.ones(5, 4))["critic"] == 1.0
+
+
+def test_saturation_counts_layer_by_layer_as_over_the_concatenation():
+    """Two hidden layers of different widths: the share is over all units, not a mean of layer shares."""
+    agent = PopulationActorCritic(1, 4, 2, (2, 6))
+    with torch.no_grad():
+        agent.actor.weights[0].fill_(100.0)  # layer 1 (2 units) saturated; layer 2 (6 units) sees ±1 inputs
+        agent.actor.weights[1].zero_()
+        agent.actor.weights[1][0, :, :3] = 100.0  # 3 of layer 2's 6 units saturated
+    obs = torch.ones(1, 7, 4)
+    h = agent.hidden_activations(obs)["actor"]
+    expected = float((h.abs() > 0.99).float().mean())
+    assert expected == (2 + 3) / 8
+    assert float(agent.saturation(obs)["actor"]) == expected
 
 
 def test_explained_variance_is_nan_when_the_targets_are_constant():

@@ -69,10 +69,7 @@ PUREJAXRL = dict(
 )  # fmt: skip
 # ppo_edu's benchmark settings (benchmarks/bench_ours.py BENCH_CONFIG) in this implementation: same
 # batch shape and update, so the two differ only in how the code runs (and in done handling).
-PPO_EDU = {
-    **PUREJAXRL, "num_envs": 32, "num_steps": 32, "lr": 1e-2, "lam": 0.98,
-    "clip_value": False, "ent_coef": 0.0, "reward_scale": 0.1,
-}  # fmt: skip
+PPO_EDU = {**PUREJAXRL, "num_envs": 32, "num_steps": 32, "lr": 1e-2, "clip_value": False, "ent_coef": 0.0, "reward_scale": 0.1}
 PRESETS = {"purejaxrl": PUREJAXRL, "ppo_edu": PPO_EDU}
 
 

@@ -91,7 +91,7 @@ class PPOConfig:
     num_minibatches: int = 4
     """Minibatches per epoch; the minibatch size is M = B / num_minibatches."""
     lr: float = 5e-3
-    """Adam's learning rate at the start (benchmarks/ uses 1e-2 and λ 0.98: fewer steps to 475, tuned for its protocol)."""
+    """Adam's learning rate at the start (benchmarks/ uses 1e-2: fewer steps to 475, tuned for its protocol)."""
     anneal_lr: bool = True
     """Decay the learning rate linearly to 0 over ``total_steps``."""
     gamma: float = 0.99

@@ -109,3 +109,21 @@ def test_jax_peer_trains_with_bench_config():
     assert {k: tuple(jax_cfg[k]) if k == "hidden" else jax_cfg[k] for k in shared} == {
         k: tuple(BENCH_CONFIG[k]) if k == "hidden" else BENCH_CONFIG[k] for k in shared
     }
+
+
+def test_sweep_runs_and_tunes_on_the_tuning_seeds():
+    """benchmarks/sweep.py end to end on a tiny budget: one JSON line per candidate, one count per seed."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import sweep
+
+    assert sweep.TUNING_SEED != protocol.EVAL_SEED  # it never looks at the benchmark's held-out starts
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sweep.py"), '{"tiny": {"num_envs": 4, "num_steps": 8}}',
+         "--seeds", "2", "--budget", "2048", "--time-iterations", "1"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert row["name"] == "tiny" and len(row["strict_steps"]) == 2
+    assert all(s == 2048 or s == float("inf") for s in row["strict_steps"])  # one evaluation, at the end of the budget
+    assert row["us_per_step"] > 0

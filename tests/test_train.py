@@ -366,7 +366,7 @@ def test_target_kl_stops_the_epochs_once_an_epochs_kl_exceeds_it():
     obs, actions, adv, ret = (x[0] for x in _batch(1, 64, seed=2))
     b = _batch_for(agent, obs, actions, adv * 10, ret)
     d = pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters(), lr=5e-2), b, _cfg(epochs=10, num_minibatches=4, target_kl=1e-4))
-    assert 1 <= d["epochs_done"] < 10  # epoch count, not time: a big learning rate passes the target KL early
+    assert d["epochs_done"] == 1  # this seed: the first epoch's KL already exceeds the target, so it stops there
     agent = ActorCritic(4, 2, 16)
     b = _batch_for(agent, obs, actions, adv * 10, ret)
     d = pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters(), lr=5e-2), b, _cfg(epochs=10, num_minibatches=4))

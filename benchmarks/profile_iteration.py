@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -97,18 +98,13 @@ def main() -> None:
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if tr.device.type == "cuda" else [])
     reads = {}
     with profile(activities=acts) as prof:
-        with record_function("rollout"), HostReads() as r, pe.validate.trusted():
-            tr.collect()
-        reads["rollout"] = r.count
-        with record_function("advantages"), HostReads() as r, pe.validate.trusted():
-            adv, ret, val = pe.train.compute_advantages(tr.agent, tr.rollout, tr.obs, cfg.gamma, cfg.lam)
-        reads["advantages"] = r.count
-        p = cfg.population
-        ro = tr.rollout
-        batch = pe.train.Batch(*(pe.train.to_members(x, p) for x in (ro.obs, ro.actions, ro.logp, adv, ret, val)))
-        with record_function("update"), HostReads() as r:
-            pe.train.ppo_update(tr.agent, tr.optimizer, batch, cfg, tr.generator)
-        reads["update"] = r.count
+        for phase, call in _phases(tr):
+            if phase is None:
+                call()
+                continue
+            with record_function(phase), HostReads() as r:
+                call()
+            reads[phase] = r.count
     steps, minibatches = cfg.num_steps, cfg.epochs * cfg.num_minibatches
     out = {"config": {k: getattr(cfg, k) for k in ("num_envs", "num_steps", "epochs", "num_minibatches", "population")}}
     phases = (("rollout", steps, "env_step"), ("advantages", 1, "iteration"), ("update", minibatches, "minibatch"))
@@ -124,18 +120,28 @@ def main() -> None:
     print(json.dumps(out, indent=1))
 
 
-def _phases(tr: pe.train.Trainer):
-    """One iteration of ``tr`` cut into its three phases (the same calls as ``Trainer.iteration``)."""
-    cfg = tr.config
-    with pe.validate.trusted():
-        tr.collect()
-        yield "rollout"
-        adv, ret, val = pe.train.compute_advantages(tr.agent, tr.rollout, tr.obs, cfg.gamma, cfg.lam)
-        yield "advantages"
-    ro = tr.rollout
-    batch = pe.train.Batch(*(pe.train.to_members(x, cfg.population) for x in (ro.obs, ro.actions, ro.logp, adv, ret, val)))
-    pe.train.ppo_update(tr.agent, tr.optimizer, batch, cfg, tr.generator)
-    yield "update"
+def _phases(tr: pe.train.Trainer) -> list[tuple[str | None, Callable[[], None]]]:
+    """The calls of one ``Trainer.iteration``, in order, as (phase, call) pairs: rollout,
+    advantages, assembling the batch (phase None: neither profiled nor timed), update."""
+    cfg, done = tr.config, {}
+
+    def rollout() -> None:
+        with pe.validate.trusted():
+            tr.collect()
+
+    def advantages() -> None:
+        with pe.validate.trusted():
+            done["advantages"] = pe.train.compute_advantages(tr.agent, tr.rollout, tr.obs, cfg.gamma, cfg.lam)
+
+    def batch() -> None:
+        ro = tr.rollout
+        fields = (ro.obs, ro.actions, ro.logp, *done["advantages"])  # advantages, returns, values
+        done["batch"] = pe.train.Batch(*(pe.train.to_members(x, cfg.population) for x in fields))
+
+    def update() -> None:
+        pe.train.ppo_update(tr.agent, tr.optimizer, done["batch"], cfg, tr.generator)
+
+    return [("rollout", rollout), ("advantages", advantages), (None, batch), ("update", update)]
 
 
 def wall_ms(tr: pe.train.Trainer, iterations: int) -> dict[str, float]:
@@ -144,10 +150,12 @@ def wall_ms(tr: pe.train.Trainer, iterations: int) -> dict[str, float]:
     times: dict[str, list[float]] = {"rollout": [], "advantages": [], "update": [], "iteration": []}
     for _ in range(iterations):
         start = last = time.perf_counter()
-        for phase in _phases(tr):
+        for phase, call in _phases(tr):
+            call()
             sync()
             now = time.perf_counter()
-            times[phase].append(now - last)
+            if phase is not None:
+                times[phase].append(now - last)
             last = now
         times["iteration"].append(last - start)
     return {phase: round(1000 * statistics.median(t), 2) for phase, t in times.items()}

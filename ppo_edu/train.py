@@ -423,11 +423,12 @@ DIAGNOSTICS: dict[str, str] = {
 
 @torch.no_grad()
 def update_diagnostics(
-    agent: ActorCritic | PopulationActorCritic, batch: Batch, log: list[list[dict[str, Tensor]]], clip_eps: float = 0.2
+    agent: ActorCritic | PopulationActorCritic, batch: Batch, log: list[list[dict[str, Tensor]]], clip_eps: float
 ) -> dict[str, float]:
     """The :data:`DIAGNOSTICS` of one update, averaged over members, read off the device in one transfer.
 
-    ``log[e][k]`` holds what :func:`ppo_loss` saw on minibatch k of epoch e, and its ``grad_norm``.
+    ``log[e][k]`` holds what :func:`ppo_loss` saw on minibatch k of epoch e, and its ``grad_norm``;
+    ``clip_eps`` is the update's ε (for the clip fraction).
     Raises :class:`TrainingDivergedError` naming the first minibatch where logits, values or the
     loss were not finite.
 

@@ -277,11 +277,13 @@ class PopulationActorCritic(nn.Module, _Interface):
 
         Returns the per-member norms before clipping, shape (P,).
         """
-        if self.population == 1:  # one member: torch's fused implementation, same rule
-            return torch.nn.utils.clip_grad_norm_(self.parameters(), max_norm).reshape(1)
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         if not grads:
             return torch.zeros(self.population)
+        if self.population == 1:  # torch.nn.utils.clip_grad_norm_'s arithmetic, without its per-call bookkeeping
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            torch._foreach_mul_(grads, (max_norm / (norm + 1e-6)).clamp(max=1.0))
+            return norm.reshape(1)
         sq = torch.stack([g.reshape(self.population, -1).pow(2).sum(1) for g in grads]).sum(0)
         norms = sq.sqrt()
         scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)

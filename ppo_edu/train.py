@@ -300,14 +300,16 @@ def explained_variance_per_member(values: Tensor, returns: Tensor) -> Tensor:
 def minibatches(batch: Batch, num_minibatches: int, generator: torch.Generator | None = None) -> Iterator[Batch]:
     """One epoch: each member's B samples in a fresh random order, cut into ``num_minibatches`` parts.
 
+    Each field is gathered once per epoch in the shuffled order; the minibatches are slices of it.
+
     Shapes: fields of ``batch`` (P, B, ...) → fields of each minibatch (P, M, ...), M = B / num_minibatches.
     """
     p, b = batch.actions.shape
     m = b // num_minibatches
     order = torch.argsort(torch.rand(p, b, generator=generator, device=batch.obs.device), dim=1)
+    shuffled = [_rows(getattr(batch, f.name), order) for f in dataclasses.fields(Batch)]  # one gather per field
     for k in range(num_minibatches):
-        idx = order[:, k * m : (k + 1) * m]
-        yield Batch(*(_rows(getattr(batch, f.name), idx) for f in dataclasses.fields(Batch)))
+        yield Batch(*(x[:, k * m : (k + 1) * m] for x in shuffled))
 
 
 def _rows(x: Tensor, idx: Tensor) -> Tensor:

@@ -1,5 +1,6 @@
 """Actor-critic networks: initialisation, log-probabilities, sampling, the population's batched weights."""
 
+import copy
 import math
 
 import pytest
@@ -114,6 +115,23 @@ def test_population_grad_clipping_is_per_member():
     expected = torch.minimum(norms_before, torch.ones(3))
     torch.testing.assert_close(norms_after, expected, rtol=1e-4, atol=1e-6)
     assert float(norms_before[1]) > 1.0 and float(norms_before[2]) < 1.0  # one clipped, one untouched
+
+@pytest.mark.parametrize("grad_scale", [1e-3, 1e3])  # one gradient under the limit, one far over it
+def test_single_member_clipping_is_torchs_clip_grad_norm_bit_for_bit(grad_scale):
+    """A population of one clips with torch.nn.utils.clip_grad_norm_'s own arithmetic (the trainer's
+    numbers did not move when the wrapper was bypassed): the same norm and the same gradients, exactly."""
+    pop = PopulationActorCritic(1, 4, 2, (16, 16), generator=torch.Generator().manual_seed(3))
+    obs = torch.randn(1, 32, 4, generator=torch.Generator().manual_seed(4))
+    ((pop.logits(obs).sum() + pop.value(obs).sum()) * grad_scale).backward()
+    ref = copy.deepcopy(pop)  # deepcopy leaves .grad behind: copy it
+    for p, q in zip(pop.parameters(), ref.parameters(), strict=True):
+        q.grad = p.grad.clone()
+    want = torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.5)
+    got = pop.clip_grad_norm_(0.5)
+    assert got.shape == (1,) and torch.equal(got[0], want)
+    assert all(torch.equal(p.grad, q.grad) for p, q in zip(pop.parameters(), ref.parameters(), strict=True))
+    assert (float(want) > 0.5) == (grad_scale > 1)  # the large case really clips
+
 
 
 def test_bad_arguments_raise():

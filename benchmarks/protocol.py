@@ -79,12 +79,31 @@ def confirm_solve_index(means: Sequence[float], confirm: int = CONFIRM, threshol
     return None
 
 
-class SolveClock:
-    """Training stopwatch that pauses for evaluations and records them for both rules."""
+class EvalSchedule:
+    """When the protocol evaluates: at the first iteration boundary at or after every ``interval``
+    environment steps, and once more at the end of the budget (unless that step was just evaluated).
+    :class:`SolveClock` and ``sweep.py`` (which evaluates a whole population) both follow it."""
 
     def __init__(self, interval: int = EVAL_INTERVAL):
         self.interval = interval
         self.next_eval = interval
+        self.last_eval: int | None = None
+
+    def due(self, env_steps: int, final: bool = False) -> bool:
+        """Whether to evaluate at ``env_steps`` (``final``: the budget's end); if so, it is recorded as done."""
+        if not (env_steps >= self.next_eval or (final and self.last_eval != env_steps)):
+            return False
+        self.last_eval = env_steps
+        while self.next_eval <= env_steps:
+            self.next_eval += self.interval
+        return True
+
+
+class SolveClock:
+    """Training stopwatch that pauses for evaluations and records them for both rules."""
+
+    def __init__(self, interval: int = EVAL_INTERVAL):
+        self.schedule = EvalSchedule(interval)
         self.train_seconds = 0.0
         self.train_cpu_seconds = 0.0  # CPU time of this process while training: robust to a busy machine
         self.eval_seconds = 0.0
@@ -106,13 +125,11 @@ class SolveClock:
         returns = evaluate(policy)
         self.eval_seconds += time.perf_counter() - t
         self.evals.append((env_steps, self.train_seconds, self.train_cpu_seconds, float(returns.mean()), float(returns.min())))
-        while self.next_eval <= env_steps:
-            self.next_eval += self.interval
 
     def checkpoint(self, env_steps: int, policy: Callable[[np.ndarray], np.ndarray]) -> None:
         """Call at an iteration boundary: pauses the clock, evaluates when due, resumes it."""
         self.pause()
-        if env_steps >= self.next_eval:
+        if self.schedule.due(env_steps):
             self._evaluate(env_steps, policy)
         self.start()
 
@@ -120,7 +137,7 @@ class SolveClock:
         """Call once at the end of the budget: stops the clock and evaluates the final policy
         (unless the last evaluation was already at ``env_steps``)."""
         self.pause()
-        if not self.evals or self.evals[-1][0] != env_steps:
+        if self.schedule.due(env_steps, final=True):
             self._evaluate(env_steps, policy)
 
     def _rule(self, k: int | None) -> dict:

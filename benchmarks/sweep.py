@@ -10,8 +10,8 @@ For every variant (overrides of ``BENCH_CONFIG``):
   steps-to-solve under the strict rule of ``protocol.py``. These counts do not depend on the
   machine's load.
 * **s/step**: wall-clock seconds per environment step of one agent (population 1, one torch
-  thread), timed over ``--time-iterations`` iterations after two warm-up ones (load-dependent:
-  compare variants measured in the same run).
+  thread): the median iteration of ``--time-iterations`` after two warm-up ones, timed as
+  ``profile_iteration.py --time`` times it (load-dependent: compare variants measured in the same run).
 * **est. time-to-solve**: median over members of steps × s/step.
 
 Prints one JSON line per variant. A tuning tool, not part of the benchmark's results.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ours import BENCH_CONFIG  # noqa: E402
-from protocol import BUDGET, EVAL_EPISODES, EVAL_INTERVAL, SOLVED_MEAN, strict_solve_index  # noqa: E402
+from profile_iteration import wall_ms  # noqa: E402
+from protocol import BUDGET, EVAL_EPISODES, SOLVED_MEAN, EvalSchedule, strict_solve_index  # noqa: E402
 
 import ppo_edu as pe  # noqa: E402
 
@@ -41,13 +41,12 @@ def steps_to_solve(overrides: dict, seeds: int, budget: int) -> list[float]:
     """Strict-rule steps-to-solve of each of ``seeds`` members (inf where not solved)."""
     cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **overrides}, total_steps=budget, population=seeds, seed=0, device="cpu")
     trainer = pe.train.Trainer(cfg)
-    steps, means, next_eval = [], [], EVAL_INTERVAL
+    steps, means, schedule = [], [], EvalSchedule()
     while trainer.env_steps < budget:
         trainer.iteration()
-        if trainer.env_steps >= next_eval or trainer.env_steps >= budget:
+        if schedule.due(trainer.env_steps, final=trainer.env_steps >= budget):
             steps.append(trainer.env_steps)
             means.append(pe.train.evaluate(trainer.agent, EVAL_EPISODES, seed=TUNING_SEED).mean(1))
-            next_eval = (trainer.env_steps // EVAL_INTERVAL + 1) * EVAL_INTERVAL
     means = np.stack(means, 1)  # (P, evaluations)
     out = []
     for member in means:
@@ -57,14 +56,12 @@ def steps_to_solve(overrides: dict, seeds: int, budget: int) -> list[float]:
 
 
 def seconds_per_step(overrides: dict, iterations: int) -> float:
+    """Median wall-clock seconds per env step of one agent (profile_iteration's timing) after two warm-up iterations."""
     cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **overrides}, total_steps=BUDGET, seed=0, device="cpu")
     trainer = pe.train.Trainer(cfg)
     for _ in range(2):
         trainer.iteration()
-    t = time.perf_counter()
-    for _ in range(iterations):
-        trainer.iteration()
-    return (time.perf_counter() - t) / (iterations * cfg.batch_size)
+    return wall_ms(trainer, iterations)["iteration"] / 1000 / cfg.batch_size
 
 
 def main() -> None:

@@ -59,6 +59,21 @@ def test_solve_clock_evaluates_on_schedule_and_at_the_end():
     assert len(clock.evals) == 3
 
 
+def test_eval_schedule_is_the_clocks_and_the_sweeps():
+    """Iterations of 1024 steps, evaluations every 2048 and at the budget's end (5120): the schedule
+    sweep.py follows for a population is the one SolveClock follows for one policy."""
+    schedule = protocol.EvalSchedule(2048)
+    due = [s for s in range(1024, 5121, 1024) if schedule.due(s, final=s >= 5120)]
+    assert due == [2048, 4096, 5120]
+    assert not schedule.due(5120, final=True)  # the end already evaluated
+    clock = protocol.SolveClock(interval=2048)
+    left = lambda obs: np.zeros(len(obs), dtype=int)  # noqa: E731
+    for s in range(1024, 5121, 1024):
+        clock.checkpoint(s, left)
+    clock.finish(5120, left)
+    assert [e[0] for e in clock.evals] == due
+
+
 def test_evaluation_seeds_are_held_out():
     """The course and the earlier benchmark evaluated from 1_000_000; the benchmark does not."""
     assert protocol.EVAL_SEED >= 1_000_000 + protocol.EVAL_EPISODES or protocol.EVAL_SEED + protocol.EVAL_EPISODES <= 1_000_000

@@ -1,7 +1,8 @@
 """Ablations of PPO's implementation details on CartPole: runs over seeds, summaries, intervals.
 
 An ablation changes one setting of a base :class:`~ppo_edu.train.PPOConfig` and trains every
-variant as one population of P seeds (one process, each member updated exactly as if alone).
+variant as one population of P seeds (one process, each member updated exactly as if alone),
+except KL early stopping, whose stop would be shared by a population: its P seeds are P runs.
 Each run is summarised per seed by
 
 * **steps to 475**: the first iteration's environment-step count from which the mean return of
@@ -20,6 +21,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,14 +160,36 @@ def one_thread() -> Iterator[None]:
 def run_setting(config: PPOConfig, label: str = "", eval_episodes: int = 10) -> Run:
     """Train ``config`` (a population), then evaluate each member greedily for ``eval_episodes``.
 
+    With KL early stopping the P seeds cannot share one trainer (the stop would be the same for
+    all: :func:`~ppo_edu.train.check_independent`), so they are P single-agent runs with seeds
+    ``config.seed + p``, one after the other, reported in the same shapes.
+
     Shapes: see :class:`Run`; ``final`` is each member's mean evaluation return.
     """
+    if config.target_kl is not None and config.population > 1:
+        return _separate_runs(config, label, eval_episodes)
     with one_thread():
         trainer = train.Trainer(config)
         trainer.train(progress=False)
         final = train.evaluate(trainer.agent, episodes=eval_episodes).reshape(config.population, -1).mean(1)
     steps, returns = trainer.learning_curves()
     return Run(label, config, steps, returns, final, steps_to_threshold(steps, returns), trainer.metrics())
+
+
+def _separate_runs(config: PPOConfig, label: str, eval_episodes: int) -> Run:
+    """``config``'s P seeds as P single-agent runs, stacked as if one population had trained them:
+    returns (P, K), final (P,), and each diagnostic the mean over the runs, as a population reports it."""
+    seeds = range(config.seed, config.seed + config.population)
+    singles = [run_setting(config.replace(population=1, seed=s), label, eval_episodes) for s in seeds]
+    steps, returns = singles[0].env_steps, np.concatenate([r.returns for r in singles])
+    metrics: dict[str, np.ndarray] = {"env_steps": steps, "return": returns}
+    for key in train.DIAGNOSTICS:
+        stacked = np.stack([r.metrics[key] for r in singles])  # (P, K)
+        with warnings.catch_warnings():  # explained variance: NaN where no run's targets varied
+            warnings.simplefilter("ignore", RuntimeWarning)
+            metrics[key] = np.nanmean(stacked, axis=0) if key == "explained_variance" else stacked.mean(axis=0)
+    final = np.concatenate([r.final for r in singles])
+    return Run(label, config, steps, returns, final, steps_to_threshold(steps, returns), metrics)
 
 
 def run_ablations(

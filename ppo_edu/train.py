@@ -116,7 +116,8 @@ class PPOConfig:
     units end up saturated (notebook 08). Episode returns are reported unscaled."""
     target_kl: float | None = None
     """KL early stopping: no further epoch once an epoch's mean approx KL (k3) exceeds this; None = off.
-    As CleanRL's ``target_kl`` (Spinning Up stops at 1.5 × its target, and checks after every step)."""
+    As CleanRL's ``target_kl`` (Spinning Up stops at 1.5 × its target, and checks after every step).
+    One agent per :class:`Trainer` only (a population's members would all stop together)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer widths of both the actor and the critic MLPs."""
     population: int = 1
@@ -354,12 +355,14 @@ def ppo_update(
 
     Each epoch shuffles every member's samples (:func:`minibatches`); each minibatch takes one
     step on :func:`ppo_loss` with the gradient's norm clipped per member. With ``cfg.target_kl``
-    the epochs stop early once an epoch's mean approx KL exceeds it. See :func:`update_diagnostics`
-    for what comes back; NaN or inf anywhere raises :class:`TrainingDivergedError`.
+    the epochs stop early once an epoch's mean approx KL exceeds it (one agent only: see
+    :func:`check_independent`). See :func:`update_diagnostics` for what comes back; NaN or inf
+    anywhere raises :class:`TrainingDivergedError`.
 
     Shapes: see :class:`Batch`.
     """
     batch = _population_batch(agent, batch, cfg.num_minibatches)
+    check_independent(cfg, batch.actions.shape[0])
     log: list[list[dict[str, Tensor]]] = []
     with trusted():  # no per-call NaN scans (host syncs): update_diagnostics checks everything once
         for _epoch in range(cfg.epochs):
@@ -374,6 +377,21 @@ def ppo_update(
             if cfg.target_kl is not None and float(_kl_stats(log[-1], cfg.clip_eps)["approx_kl_k3"]) > cfg.target_kl:
                 break  # KL early stopping (one host sync per epoch)
         return update_diagnostics(agent, batch, log, cfg.clip_eps)
+
+
+def check_independent(cfg: PPOConfig, population: int) -> None:
+    """Raise unless P members trained with ``cfg`` side by side are P independent runs.
+
+    Everything in the update is per member except KL early stopping: it ends the epochs of the
+    whole update, so with P > 1 one member's KL would stop every member (and Adam's step counter,
+    shared by a stacked tensor, could not skip a member's step anyway). Train such seeds as
+    separate single-agent runs (:func:`ppo_edu.ablations.run_setting` does).
+    """
+    if cfg.target_kl is not None and population > 1:
+        raise ValueError(
+            f"target_kl: KL early stopping with a population of {population} would stop every member's epochs "
+            "together (their runs would no longer be independent); train each seed as its own run (population=1)"
+        )
 
 
 def _kl_stats(epoch: list[dict[str, Tensor]], clip_eps: float) -> dict[str, Tensor]:
@@ -498,6 +516,7 @@ class Trainer:
 
     def __init__(self, config: PPOConfig, env: TorchCartPole | GymVectorCartPole | None = None):
         self.config = cfg = config
+        check_independent(cfg, cfg.population)
         self.device = get_device(cfg.device)
         p, n = cfg.population, cfg.num_envs
         init_gen = torch.Generator().manual_seed(cfg.seed)

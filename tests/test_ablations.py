@@ -132,3 +132,19 @@ def test_cached_runner_trains_once_per_config(tmp_path):
     run(base, "d", 5)  # another evaluation is another run
     assert len(calls) == 3
     assert ab.run_key(base, 10) != ab.run_key(base.replace(seed=1), 10)
+
+
+def test_kl_early_stopping_seeds_are_separate_runs_not_one_coupled_population():
+    """A population's KL stop would end every member's epochs together; the ablation trains the
+    P seeds of a target_kl setting as P single-agent runs, and each row is exactly that run."""
+    cfg = PPOConfig(total_steps=2048, num_envs=8, num_steps=32, population=2, target_kl=1e-3, seed=5, device="cpu")
+    with pytest.raises(ValueError, match="target_kl: KL early stopping with a population of 2"):
+        pe.train.Trainer(cfg)
+    run = ab.run_setting(cfg, "kl", eval_episodes=2)
+    assert run.returns.shape == (2, 8) and run.final.shape == (2,) and run.config == cfg
+    alone = [ab.run_setting(cfg.replace(population=1, seed=5 + p), "alone", eval_episodes=2) for p in range(2)]
+    for p in range(2):
+        np.testing.assert_array_equal(run.returns[p], alone[p].returns[0])
+        assert run.final[p] == alone[p].final[0]
+    np.testing.assert_allclose(run.metrics["epochs_done"], np.mean([a.metrics["epochs_done"] for a in alone], axis=0))
+    assert (run.metrics["epochs_done"] < cfg.epochs).any()  # the stop fired: the setting is really on

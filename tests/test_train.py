@@ -373,6 +373,18 @@ def test_target_kl_stops_the_epochs_once_an_epochs_kl_exceeds_it():
     assert d["epochs_done"] == 10  # off: every epoch runs
 
 
+def test_target_kl_refuses_a_population_whose_members_it_would_couple():
+    """One member's KL would stop every member's epochs: P coupled runs are not P seeds."""
+    agent = PopulationActorCritic(2, 4, 2, 8)
+    obs, actions, adv, ret = _batch(2, 16)
+    b = _batch_for(agent, obs, actions, adv, ret)
+    with pytest.raises(ValueError, match="population of 2 would stop every member's epochs together"):
+        pe.train.ppo_update(agent, torch.optim.Adam(agent.parameters()), b, _cfg(target_kl=0.01))
+    with pytest.raises(ValueError, match="train each seed as its own run"):
+        Trainer(PPOConfig(**{**SMALL, "population": 3, "target_kl": 0.01}))
+    Trainer(PPOConfig(**{**SMALL, "target_kl": 0.01})).iteration()  # one agent: fine
+
+
 def test_target_kl_stops_right_after_the_first_epoch_whose_mean_kl_is_above_it():
     """Against a naive re-run: the k3 means of each epoch, computed by the log, decide the stop."""
     torch.manual_seed(0)

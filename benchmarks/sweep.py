@@ -38,13 +38,21 @@ TUNING_SEED = 1_000_000  # evaluation start seeds for tuning; the benchmark eval
 
 
 def steps_to_solve(overrides: dict, seeds: int, budget: int) -> list[float]:
-    """Strict-rule steps-to-solve of each of ``seeds`` members (inf where not solved)."""
+    """Strict-rule steps-to-solve of each of ``seeds`` seeds (inf where not solved): one population,
+    or one run per seed where the members of a population would not be independent (KL early stopping)."""
     cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **overrides}, total_steps=budget, population=seeds, seed=0, device="cpu")
+    if cfg.target_kl is not None:  # pe.train.check_independent: a shared early stop would couple them
+        return [s for seed in range(seeds) for s in _strict_steps(cfg.replace(population=1, seed=seed))]
+    return _strict_steps(cfg)
+
+
+def _strict_steps(cfg: pe.train.PPOConfig) -> list[float]:
+    """Train ``cfg`` for its ``total_steps``, evaluating every member on the protocol's schedule."""
     trainer = pe.train.Trainer(cfg)
     steps, means, schedule = [], [], EvalSchedule()
-    while trainer.env_steps < budget:
+    while trainer.env_steps < cfg.total_steps:
         trainer.iteration()
-        if schedule.due(trainer.env_steps, final=trainer.env_steps >= budget):
+        if schedule.due(trainer.env_steps, final=trainer.env_steps >= cfg.total_steps):
             steps.append(trainer.env_steps)
             means.append(pe.train.evaluate(trainer.agent, EVAL_EPISODES, seed=TUNING_SEED).mean(1))
     means = np.stack(means, 1)  # (P, evaluations)

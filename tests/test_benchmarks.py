@@ -133,12 +133,15 @@ def test_sweep_runs_and_tunes_on_the_tuning_seeds():
 
     assert sweep.TUNING_SEED != protocol.EVAL_SEED  # it never looks at the benchmark's held-out starts
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "sweep.py"), '{"tiny": {"num_envs": 4, "num_steps": 8}}',
+        [sys.executable, str(ROOT / "benchmarks" / "sweep.py"),
+         '{"tiny": {"num_envs": 4, "num_steps": 8}, "tiny kl": {"num_envs": 4, "num_steps": 8, "target_kl": 0.01}}',
          "--seeds", "2", "--budget", "2048", "--time-iterations", "1"],
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    (row,) = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert row["name"] == "tiny" and len(row["strict_steps"]) == 2
-    assert all(s == 2048 or s == float("inf") for s in row["strict_steps"])  # one evaluation, at the end of the budget
-    assert row["us_per_step"] > 0
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [row["name"] for row in rows] == ["tiny", "tiny kl"]  # "tiny kl": one run per seed (a population would couple them)
+    for row in rows:
+        assert len(row["strict_steps"]) == 2
+        assert all(s == 2048 or s == float("inf") for s in row["strict_steps"])  # one evaluation, at the end of the budget
+        assert row["us_per_step"] > 0

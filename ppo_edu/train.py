@@ -310,7 +310,7 @@ def minibatches(batch: Batch, num_minibatches: int, generator: torch.Generator |
     order = torch.argsort(torch.rand(p, b, generator=generator, device=batch.obs.device), dim=1)
     shuffled = [_rows(getattr(batch, f.name), order) for f in dataclasses.fields(Batch)]  # one gather per field
     for k in range(num_minibatches):
-        yield Batch(*(x[:, k * m : (k + 1) * m] for x in shuffled))
+        yield Batch(*(x[:, k * m : (k + 1) * m].contiguous() for x in shuffled))
 
 
 def _rows(x: Tensor, idx: Tensor) -> Tensor:

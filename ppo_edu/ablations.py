@@ -161,8 +161,9 @@ def run_setting(config: PPOConfig, label: str = "", eval_episodes: int = 10) -> 
     """Train ``config`` (a population), then evaluate each member greedily for ``eval_episodes``.
 
     With KL early stopping the P seeds cannot share one trainer (the stop would be the same for
-    all: :func:`~ppo_edu.train.check_independent`), so they are P single-agent runs with seeds
-    ``config.seed + p``, one after the other, reported in the same shapes.
+    all: :func:`~ppo_edu.train.check_independent`), so they are P single-agent runs, one after
+    the other, with seeds ``config.seed + 3p`` (:data:`~ppo_edu.train.SEED_STREAMS` apart, so that
+    no two share a random stream), reported in the same shapes.
 
     Shapes: see :class:`Run`; ``final`` is each member's mean evaluation return.
     """
@@ -179,7 +180,7 @@ def run_setting(config: PPOConfig, label: str = "", eval_episodes: int = 10) -> 
 def _separate_runs(config: PPOConfig, label: str, eval_episodes: int) -> Run:
     """``config``'s P seeds as P single-agent runs, stacked as if one population had trained them:
     returns (P, K), final (P,), and each diagnostic the mean over the runs, as a population reports it."""
-    seeds = range(config.seed, config.seed + config.population)
+    seeds = range(config.seed, config.seed + train.SEED_STREAMS * config.population, train.SEED_STREAMS)
     singles = [run_setting(config.replace(population=1, seed=s), label, eval_episodes) for s in seeds]
     steps, returns = singles[0].env_steps, np.concatenate([r.returns for r in singles])
     metrics: dict[str, np.ndarray] = {"env_steps": steps, "return": returns}

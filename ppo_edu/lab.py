@@ -66,8 +66,9 @@ def symptoms(m: dict[str, np.ndarray]) -> dict[str, bool]:
       in every iteration (ρ is exactly 1 there when log π_old belongs to the stored action);
     * ``critic_moves_away``: explained variance below −0.5 in some iteration: V(s) is further
       from the targets than their mean is (a critic that learns is never that bad for long);
-    * ``huge_targets_and_gradients``: the return targets' spread is > 100 (CartPole's scaled
-      returns are below 100) and the median gradient norm is > 100.
+    * ``huge_targets_and_gradients``: the return targets' spread is > 100 (CartPole's returns are
+      below 1/(1 − γ) = 100 unscaled, below 10 at the course's reward scale 0.1) and the median
+      gradient norm is > 100.
 
     Shapes: metrics arrays (K,) per key of :data:`ppo_edu.train.DIAGNOSTICS`.
     """

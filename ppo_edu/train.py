@@ -116,14 +116,16 @@ class PPOConfig:
     units end up saturated (notebook 08). Episode returns are reported unscaled."""
     target_kl: float | None = None
     """KL early stopping: no further epoch once an epoch's mean approx KL (k3) exceeds this; None = off.
-    As CleanRL's ``target_kl`` (Spinning Up stops at 1.5 × its target, and checks after every step).
-    One agent per :class:`Trainer` only (a population's members would all stop together)."""
+    Checked after each epoch, like CleanRL's ``target_kl`` (which compares the epoch's *last* minibatch's
+    KL; Spinning Up checks after every step, against 1.5 × its target). One agent per :class:`Trainer`
+    only (a population's members would all stop together)."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer widths of both the actor and the critic MLPs."""
     population: int = 1
     """P: independent agents trained side by side (different initial weights and random streams)."""
     seed: int = 0
-    """Seeds the initial weights, the environments and all sampling: same seed, same run (on CPU)."""
+    """Seeds the initial weights, the environments and all sampling: same seed, same run (on CPU).
+    Three streams, seeded s, s + 1 and s + 2 (:data:`SEED_STREAMS`): independent runs need seeds at least 3 apart."""
     device: str = "auto"
     """"auto" (cuda if present, else cpu), "cpu", "cuda", ..."""
     env_backend: str = "torch"
@@ -506,6 +508,14 @@ def _adam(params, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, eps=1e-5)
 
 
+SEED_STREAMS = 3
+"""A :class:`Trainer` with seed s draws from three random streams: s (initial weights), s + 1 (actions
+and minibatch order), s + 2 (environment resets). Two runs whose seeds differ by 1 or 2 share a stream,
+shifted (one run's actions come from the other's weights' generator), so runs meant to be independent
+take seeds this far apart (:func:`ppo_edu.ablations.run_setting` does; a population's members are
+independent within one run)."""
+
+
 class Trainer:
     """PPO on CartPole for one agent or a population, on the device ``config.device`` resolves to.
 
@@ -519,7 +529,7 @@ class Trainer:
         check_independent(cfg, cfg.population)
         self.device = get_device(cfg.device)
         p, n = cfg.population, cfg.num_envs
-        init_gen = torch.Generator().manual_seed(cfg.seed)
+        init_gen = torch.Generator().manual_seed(cfg.seed)  # the SEED_STREAMS streams: seed, seed + 1, seed + 2
         self.agent = PopulationActorCritic(p, OBS_DIM, N_ACTIONS, cfg.hidden, generator=init_gen).to(self.device)
         self.optimizer = _adam(self.agent.parameters(), cfg.lr)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)

@@ -136,13 +136,15 @@ def test_cached_runner_trains_once_per_config(tmp_path):
 
 def test_kl_early_stopping_seeds_are_separate_runs_not_one_coupled_population():
     """A population's KL stop would end every member's epochs together; the ablation trains the
-    P seeds of a target_kl setting as P single-agent runs, and each row is exactly that run."""
+    P seeds of a target_kl setting as P single-agent runs, seeds SEED_STREAMS apart (no shared
+    random stream), and each row is exactly that run."""
+    assert pe.train.SEED_STREAMS == 3
     cfg = PPOConfig(total_steps=2048, num_envs=8, num_steps=32, population=2, target_kl=1e-3, seed=5, device="cpu")
     with pytest.raises(ValueError, match="target_kl: KL early stopping with a population of 2"):
         pe.train.Trainer(cfg)
     run = ab.run_setting(cfg, "kl", eval_episodes=2)
     assert run.returns.shape == (2, 8) and run.final.shape == (2,) and run.config == cfg
-    alone = [ab.run_setting(cfg.replace(population=1, seed=5 + p), "alone", eval_episodes=2) for p in range(2)]
+    alone = [ab.run_setting(cfg.replace(population=1, seed=s), "alone", eval_episodes=2) for s in (5, 8)]  # 3 apart
     for p in range(2):
         np.testing.assert_array_equal(run.returns[p], alone[p].returns[0])
         assert run.final[p] == alone[p].final[0]

@@ -501,3 +501,13 @@ def test_check_int_rejects_non_integers_and_small_values(value, message):
         validate.check_int("n", value)
     assert validate.check_int("n", np.int64(3)) == 3
     assert validate.check_int("seed", 0, minimum=0) == 0
+
+
+def test_a_run_uses_exactly_seed_streams_consecutive_seeds():
+    """SEED_STREAMS is what the trainer does: weights from s, sampling from s + 1, environments from s + 2."""
+    s = 7
+    tr = Trainer(PPOConfig(**{**SMALL, "seed": s}))
+    assert tr.generator.initial_seed() == s + 1 and tr.env.generator.initial_seed() == s + 2
+    ref = PopulationActorCritic(1, 4, 2, tr.config.hidden, generator=torch.Generator().manual_seed(s))
+    assert all(torch.equal(a, b) for a, b in zip(tr.agent.parameters(), ref.parameters(), strict=True))
+    assert max(s + 1, s + 2) < s + pe.train.SEED_STREAMS

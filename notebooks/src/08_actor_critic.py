@@ -299,10 +299,11 @@ print("explained variance of the initial critic:", round(float(pe.losses.explain
 #
 # The clip does not bound how far the policy moves: it only stops *rewarding* moves past 1 ± ε, and
 # Adam's momentum keeps pushing ratios out for several steps (notebook 05). Spinning Up and CleanRL
-# add a brake, **KL early stopping**: after each epoch, if the mean approximate KL of that epoch
-# exceeds `target_kl`, the remaining epochs are skipped (Spinning Up checks after every gradient step,
-# against 1.5 × its target). `PPOConfig(target_kl=...)` does it per epoch, with k3: an epoch's KL is
-# the mean over its minibatches of the KL to π_old, measured just before each step. On the batch
+# add a brake, **KL early stopping**: once the approximate KL to π_old exceeds `target_kl`, the
+# remaining epochs are skipped (CleanRL checks after each epoch, with its last minibatch's KL;
+# Spinning Up after every gradient step, against 1.5 × its target). `PPOConfig(target_kl=...)`
+# checks after each epoch, with k3 and the whole epoch: an epoch's KL is the mean over its
+# minibatches of the KL to π_old, measured just before each step. On the batch
 # above, at a learning rate eight times too large: first the KL of each of ten epochs without a
 # brake (run one epoch at a time, with the same shuffles), then the same update with `target_kl = 0.02`:
 

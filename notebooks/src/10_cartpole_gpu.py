@@ -318,11 +318,17 @@ pe.plots.learning_curves(steps, train_returns)
 pe.plots.learning_curves(np.array(eval_steps), np.stack(eval_returns, axis=1),
                          title="greedy policy on gymnasium CartPole-v1 (10 episodes)",
                          ylabel="mean evaluation return")  # fmt: skip
+if not QUICK:  # what the text below reads off this run
+    at = dict(zip(eval_steps, eval_returns, strict=True))
+    assert at[16_384].max() == 500 and at[16_384].min() < 200
+    assert all((r == 500).all() for k, r in at.items() if k >= 24_576)
 
 # %% [markdown]
-# Notice the spread: every member uses the same algorithm and settings, yet they climb at different
-# speeds, and a member can drop after reaching 500 and recover. The learning rate is annealed to 0,
-# so the policies settle by the end.
+# Notice the spread: every member uses the same algorithm and settings, yet at 16 384 steps two
+# members play 500 while another plays 184. From 24 576 steps on all four stay at 500 in this run;
+# with other seeds a member can dip after reaching 500 (which is why the benchmark's strict rule,
+# benchmarks/README.md, asks for *every* later evaluation). The learning rate is annealed to 0, so
+# the policies settle by the end.
 #
 # ## 5. Evaluation on the real environment
 #

@@ -39,7 +39,8 @@ BENCH_CONFIG = dict(
 
 def solve_run(args, overrides: dict) -> dict:
     """Train for the whole budget, evaluating under benchmarks/protocol.py."""
-    cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **overrides}, total_steps=args.max_steps, seed=args.seed, device=args.device)
+    seed = pe.train.SEED_STREAMS * args.seed  # benchmark seeds 0, 1, 2, ... share no random stream (trainer seeds 0, 3, 6, ...)
+    cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **overrides}, total_steps=args.max_steps, seed=seed, device=args.device)
     trainer = pe.train.Trainer(cfg)
     policy = pe.train.agent_policy(trainer.agent, EVAL_EPISODES)
     clock = SolveClock()

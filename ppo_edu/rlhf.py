@@ -2,8 +2,9 @@
 
 A language model is a policy whose action at step t is the next token y_t, and whose state is
 the prefix (prompt and y_<t). For a sampled response y of length L, the reward model gives one
-number, the *score* s(y). PPO for language models (as TRL's ``PPOTrainer``) turns it into one
-reward per token:
+number, the *score* s(y). PPO for language models (as InstructGPT and TRL's original
+``PPOTrainer``; TRL's current ``trl.experimental.ppo`` puts the score one slot later, on the first
+padding position) turns it into one reward per token:
 
     r_t = −β k1_t                    for t < L − 1                                    (9.1)
     r_{L−1} = −β k1_{L−1} + s(y)     (the score lands on the last real token)
@@ -225,7 +226,9 @@ def token_advantages(rewards: Any, values: Any, mask: Any, gamma: float = 1.0, l
     """GAE over the tokens of each sequence with :func:`ppo_edu.advantages.gae`; returns (Â, R).
 
     Each row is one episode that ends (terminates) at its last real token: V after it is 0.
-    Padding is given zero reward and zero value, and comes out with Â = R = 0.
+    Padding is given zero reward and zero value, and comes out with Â = R = 0. A response's
+    tokens must be contiguous in its row (left or right padding, no gaps): GAE would read a gap
+    as a step of reward 0 and value 0 inside the episode, so a gappy mask is an error.
     The critic's targets are R = Â + V (the λ-return).
 
     Shapes:
@@ -233,6 +236,11 @@ def token_advantages(rewards: Any, values: Any, mask: Any, gamma: float = 1.0, l
     """
     r = _tokens_2d("rewards", rewards)
     m = _mask(mask, r)
+    mi = m.int()
+    starts = (mi.diff(dim=1, prepend=torch.zeros_like(mi[:, :1])) > 0).sum(1)  # 0 → 1 steps per row
+    if (starts > 1).any():
+        row = int((starts > 1).nonzero()[0, 0])
+        raise ValueError(f"mask: expected each response's tokens in one contiguous run, got a gap in row {row}")
     v = as_float("values", values, r)
     check_same_shape("rewards", r, values=v)
     r, v = r * m, v.detach() * m

@@ -50,7 +50,8 @@ class RLHFConfig:
     algorithm: str = "ppo"
     """"ppo" (critic + GAE), "grpo" (group-normalised score, KL in the loss) or "rloo" (leave-one-out)."""
     beta: float = 0.3
-    """KL weight β (the initial value when adaptive). TRL's PPO: kl_coef = 0.05 (its scores are unit-scaled)."""
+    """KL weight β (the initial value when adaptive). TRL's PPO: kl_coef = 0.05 (for scores of order one; TRL does not
+    rescale them)."""
     adaptive_kl_target: float | None = None
     """If set: the adaptive controller (9.6) steers the KL to this target (nats per response)."""
     kl_horizon: float = 2000.0

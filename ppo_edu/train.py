@@ -111,7 +111,7 @@ class PPOConfig:
     norm_adv: bool = True
     """Whiten the advantages inside each minibatch."""
     reward_scale: float = 0.1
-    """Rewards are multiplied by this before GAE, so that the critic's targets stay of order 1: CartPole's
+    """Rewards are multiplied by this before GAE, so that the critic's targets stay small (below 10): CartPole's
     +1 per step gives returns up to 1/(1 − γ) = 100 otherwise, and at 1.0 about half of the critic's tanh
     units end up saturated (notebook 08). Episode returns are reported unscaled."""
     target_kl: float | None = None
@@ -437,7 +437,8 @@ DIAGNOSTICS: dict[str, str] = {
     "return_std": "standard deviation of the return targets R over the batch",
     "actor_saturation": "share of the actor's hidden tanh units with |h| > 0.99 on the batch",
     "critic_saturation": "share of the critic's hidden tanh units with |h| > 0.99 on the batch",
-    "first_ratio_max_dev": "max |ρ − 1| on the first minibatch: exactly 0 when log π_old is right",
+    "first_ratio_max_dev": "max |ρ − 1| on the first minibatch: 0 when log π_old is right (exactly, on the CPU at the "
+    "course's shapes; about 1e-7 where the rollout's and the update's matrix kernels round differently)",
     "epochs_done": "epochs run (fewer than cfg.epochs when KL early stopping fired)",
 }
 """What :func:`update_diagnostics` reports; the loss statistics are means over the last epoch's minibatches."""

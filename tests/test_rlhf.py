@@ -250,3 +250,13 @@ def test_group_advantages_reject_bad_groups(fn):
         fn(torch.zeros(4), 1)
     with pytest.raises(ValueError, match="multiple of group_size"):
         fn(torch.zeros(5), 2)
+
+
+def test_token_advantages_refuse_a_gappy_mask_and_accept_left_padding():
+    """GAE would read a gap as a zero-reward, zero-value step inside the episode: an error, not a silent number."""
+    r, v = torch.tensor([[0.0, 0.0, 0.0, 1.0]]), torch.tensor([[0.5, 0.5, 0.5, 0.5]])
+    with pytest.raises(ValueError, match="one contiguous run, got a gap in row 0"):
+        pe.rlhf.token_advantages(r, v, torch.tensor([[1, 1, 0, 1]]))
+    left, _ = pe.rlhf.token_advantages(r, v, torch.tensor([[0, 1, 1, 1]]))
+    right, _ = pe.rlhf.token_advantages(torch.tensor([[0.0, 0.0, 1.0, 0.0]]), v, torch.tensor([[1, 1, 1, 0]]))
+    torch.testing.assert_close(left[0, 1:], right[0, :3])  # the same episode, shifted

@@ -124,11 +124,12 @@ assert n_ends > 0 and not bool(ro["truncated"].any())  # a random policy falls l
 #   minibatch** (mean 0, std 1 over all its entries, `pe.advantages.normalize`): the scale of
 #   rewards then does not set the step size.
 # * The entropy bonus H rewards keeping the policy random (exploration); `pe.losses.categorical_entropy`.
-#   c_H is often 0 for CartPole.
+#   For CartPole c_H is 0 in RL-Zoo's tuned settings and in this course; CleanRL's `ppo.py` keeps 0.01.
 #
 # **When value clipping hurts.** ε is in the units of the *returns*. CartPole's discounted
-# returns grow towards 1/(1 − γ) = 100; with ε = 0.2 the critic may move only 0.2 per update
-# towards them. Gradient descent on one prediction V_old = 0 against R = 50, clipped and not:
+# returns grow towards 1/(1 − γ) = 100; with ε = 0.2 the critic gets a gradient only while its
+# prediction is within 0.2 of V_old. Gradient descent on one prediction V_old = 0 against R = 50,
+# clipped and not:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -155,15 +156,22 @@ for clip in (None, 0.2):
 # rest of the update. (With smaller steps it would creep up to V_old + ε and stop there.)
 # Engstrom et al. (2020) and Andrychowicz et al. (2021) found value clipping neutral to harmful;
 # the package leaves it off by default (`clip_value=None`). Notebook 11 measures it on CartPole.
+# Libraries differ here: CleanRL's `ppo.py` clips by default (`clip_vloss=True`) with this max;
+# SB3's `clip_range_vf` (off by default) uses the clipped prediction alone, without the max, the
+# variant Exercise 8.1 calls `only_clipped_term`.
 #
 # ## 4. One epoch by hand, and the package's update
 #
 # The batch is B = T·N = 1024 samples, flattened. An epoch shuffles them and walks through
 # minibatches of M = 256. On the very first minibatch the policy has not changed yet, so
-# log π_θ = log π_old exactly and **every ratio is exactly 1**: a check worth keeping in any
-# implementation (if it fails, the stored log-probs do not belong to the acting policy).
+# log π_θ = log π_old and **every ratio is 1**: exactly here, where the rollout and the update
+# compute with the same kernels on the CPU, and up to float rounding (about 1e-7) where batch
+# shapes or devices differ. A check worth keeping in any implementation: |ρ − 1| above 1e-6 on the
+# first minibatch means the stored log-probs do not belong to the acting policy.
 #
-# The settings come from one frozen config, `pe.train.NOTEBOOK_08` (the run of §6), with one epoch.
+# The settings come from one frozen config, `pe.train.NOTEBOOK_08` (the run of §6), with one epoch;
+# one difference: this hand-made batch keeps CartPole's raw rewards, +1 per step (the trainer
+# scales them by 0.1, §6).
 # The names are CleanRL's (`newlogprob`, `mb_advantages`, `pg_loss`, `v_loss`, `entropy_loss`), and
 # the lines are the package's own, as the next cell shows.
 
@@ -203,7 +211,8 @@ for k in range(cfg1.num_minibatches):
 
 # %% [markdown]
 # The gradient norm is far above 0.5, and almost all of it is the critic's (the value loss
-# dominates at first: these returns are unscaled, up to 1/(1 − γ) = 100). `clip_grad_norm_`
+# dominates at first: these returns are unscaled, up to 1/(1 − γ) = 100; §6's run, on scaled
+# rewards, starts near 0.2 and passes 0.5 only briefly). `clip_grad_norm_`
 # rescales the whole gradient, actor's part included, to norm 0.5. With Adam a rescaling that hits
 # every step alike changes little, since Adam divides by a running RMS of the gradient; what the
 # clip bounds is how much one unusually large minibatch gradient can weigh in Adam's running averages.
@@ -316,14 +325,18 @@ print("mean approx KL (k3) of each epoch, no brake:", np.round(epoch_kl, 3))
 braked = copy.deepcopy(agent_pkg)
 d = pe.train.ppo_update(braked, torch.optim.Adam(braked.parameters(), lr=fast.lr, eps=1e-5), batch,
                         fast.replace(epochs=10, target_kl=0.02), torch.Generator().manual_seed(4))
-first_above = next(i + 1 for i, kl in enumerate(epoch_kl) if kl > 0.02)
+first_above = next((i + 1 for i, kl in enumerate(epoch_kl) if kl > 0.02), None)
 print(f"with target_kl = 0.02: {int(d['epochs_done'])} epoch(s) run; the first epoch whose KL exceeds 0.02 is epoch {first_above}")
-assert d["epochs_done"] == first_above < 10
+assert first_above is not None and d["epochs_done"] == first_above < 10
+assert all(0.004 < kl < 0.02 for kl in epoch_kl[:8]) and epoch_kl[8] > 0.03 and epoch_kl[9] < 0.02  # what the text reads
 
 # %% [markdown]
-# The brake fires right after the first epoch whose KL passed the target, and the epochs that would
-# have gone on pushing the policy from this batch are skipped. Whether that helps a whole run, and by
-# how much, is an empirical question: notebook 11 measures KL early stopping over many seeds.
+# Here the KL to π_old does not build up steadily: at this learning rate the policy swings back
+# and forth, and the epoch means move between about 0.005 and 0.017 until the ninth jumps to 0.038.
+# The brake fires right after that first epoch above the target and skips the last one (whose KL,
+# 0.004, would not have fired it): it bounds an update only at epoch boundaries, after the damage of
+# the epoch that crossed. Whether it helps a whole run, and by how much, is an empirical question:
+# notebook 11 measures KL early stopping over many seeds.
 #
 # ## 6. Training CartPole, and reading the panel
 #
@@ -388,19 +401,25 @@ half = slice(len(md["return"]) // 2, None)
 print(f"second half of the run: saturated critic units {np.mean(md['critic_saturation'][half]):.0%}, "
       f"std V / std R = {np.mean(md['value_std'][half] / md['return_std'][half]):.2f}, "
       f"explained variance {np.nanmean(md['explained_variance'][half]):+.2f}")
+last_dead = float(np.nanmean(md["return"][-5:]))
+print(f"mean episode return over the last five iterations: {last_dead:.1f} (the healthy run: {last:.1f})")
 assert np.mean(md["critic_saturation"][half]) > 0.2
 
 # %%
 pe.plots.ppo_training(md, title="the same run with reward_scale = 1: the critic dies")
 
 # %% [markdown]
-# The returns are ten times larger, so the critic's output must reach ~100, the value loss and its
-# gradients are ~100 times larger, and the critic's hidden tanh units are pushed into saturation
-# (|h| > 0.99, where almost no gradient passes): a large share of them stay there for the rest of the
-# run, and V's spread falls far below that of its targets. The critic predicts little more than a
-# constant; the advantages are then close to discounted sums of rewards minus a constant. The policy
-# still learns CartPole this way (its advantages are whitened), but on harder tasks a dead critic
-# costs dearly. One seed could be luck; over four seeds trained as one population:
+# The returns are ten times larger, so the critic's output must reach ~100 (the value loss is ~100
+# times larger, its gradient V − R ten times). The gradient's size is not what hurts: it is clipped to
+# 0.5, and Adam divides by its running RMS anyway. The *targets'* size is: a head whose weights start
+# at norm 1 and move by about the learning rate per step can reach outputs near 100 only from hidden
+# units near ±1, and the critic's tanh units are pushed into saturation (|h| > 0.99, where almost no
+# gradient passes). A large share of them stay there for the rest of the run, and V's spread falls
+# far below that of its targets: the critic predicts little more than a constant, and the
+# advantages are close to discounted sums of rewards minus a constant. The policy learns less well
+# this way (the last five iterations' returns, printed above for both runs), and on harder tasks a
+# dead critic costs dearly. One seed could be luck; over several seeds trained as one population
+# (4 in the full setting):
 
 # %% tags=["nbval-ignore-output"]
 seeds = pe.runtime.budget(4, 2)
@@ -417,9 +436,10 @@ assert saturation[1.0] > 0.15 and saturation[0.1] < 0.02
 
 # %% [markdown]
 # (The population's saturation is the mean over its members; the per-member numbers are in
-# `history`.) Other fixes work too: a learning rate ten times smaller (slower to learn, see notebook 11),
-# normalising the returns with running statistics (SB3's `VecNormalize`, CleanRL's `NormalizeReward`),
-# or a separate critic learning rate. Notebook 11 breaks PPO on purpose in five classic ways and
+# `history`.) Other fixes are common, though not tried here: a smaller learning rate, rewards
+# divided by a running standard deviation of the discounted return (SB3's `VecNormalize`,
+# gymnasium's `NormalizeReward` wrapper, which CleanRL's continuous-action PPO uses), or a separate
+# critic learning rate. Notebook 11 breaks PPO on purpose in five classic ways and
 # asks you to diagnose each from this panel alone.
 #
 # ## 7. Exercises
@@ -480,7 +500,7 @@ pe.exercises.normalize_advantages.hint()
 #   ratio is exactly 1.
 # * Watch the panel: approximate KL (k3 ≥ 0; k1 may dip below 0), clip fraction, entropy, explained
 #   variance (meaningless once the targets stop varying), std V against std R, saturated units.
-# * Scale the rewards so that the critic's targets are of order 1; unscaled, the critic can die.
+# * Scale the rewards so that the critic's targets stay small (below 10 here); unscaled, the critic can die.
 # * KL early stopping (`target_kl`) ends an update whose epochs moved the policy too far; value
 #   clipping can freeze the critic when returns are large.
 #

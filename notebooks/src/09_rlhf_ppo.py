@@ -185,7 +185,7 @@ assert bayes["ceiling"] - toy.rm_heldout_accuracy < 0.08 and 0.35 < bayes["ties"
 #
 # The reward model scores a finished response once. PPO needs a reward per action, and it also
 # needs a leash: with only the score, the policy drifts wherever the reward model is wrong
-# (section 6 shows it). TRL's PPO trainer (and the InstructGPT recipe) give each response token
+# (section 6 shows it). The InstructGPT recipe and TRL's original `PPOTrainer` give each response token
 #
 # $$
 # r_t = -\beta\, k_{1,t} + \mathbb{1}[t = \text{last}]\; s(y),
@@ -195,7 +195,11 @@ assert bayes["ceiling"] - toy.rm_heldout_accuracy < 0.08 and 0.35 < bayes["ties"
 #
 # and $r_t = 0$ on the prompt and on padding. The score lands on the **last real token** of the
 # response, not on the last column of the batch, and not at index `mask.sum() − 1` (that is
-# inside the prompt when the response starts after one).
+# inside the prompt when the response starts after one). TRL's current PPO trainer
+# (`trl.experimental.ppo`) puts it one position later instead, on the first padding slot
+# (`sequence_lengths + 1`), and keeps the critic's value there: its last real token then gets the
+# advantage −βk₁ + λs + (1 − λ)V(after it) − V instead of −βk₁ + s − V, and the slot holding the
+# score gets no policy gradient. This notebook follows the original layout.
 #
 # **Why this is the right reward.** With $\gamma = 1$ the return of the episode is
 # $\sum_t r_t = s(y) - \beta \sum_t k_{1,t}$. The chain rule of probability gives
@@ -524,8 +528,9 @@ pe.interactive.slider(draw_sweep, beta=(0.02, 2.0, 0.02, 0.3))
 # that its score has mean 0 and standard deviation 1 on responses of the initial policy. By
 # (9.5) that changes nothing essential: a constant added to every score of a prompt cancels in
 # $\pi^* \propto \pi_{\text{ref}}\, e^{s/\beta}$, and dividing the score by σ is the same as
-# multiplying β by σ. Normalising fixes the *units* of β (TRL's `kl_coef = 0.05` assumes such a
-# score), and it gives the critic targets of a known scale; it does not move the optimum.
+# multiplying β by σ. Normalising fixes the *units* of β (a `kl_coef` like TRL's 0.05 means
+# something only for scores of a known scale; TRL itself does not normalise them), and it gives
+# the critic targets of a known scale; it does not move the optimum.
 # TRL's `whiten_rewards` (off by default) is a different, per-batch step: each per-token reward
 # becomes $\mu + (r_t - \mu)/\sigma$, with μ and σ the mean and standard deviation over the
 # batch's response tokens (`pe.rlhf.masked_whiten(..., shift_mean=False)`; here
@@ -606,9 +611,10 @@ pe.exercises.adaptive_kl_update.check(adaptive_kl_update)
 # 2. per-token rewards (9.1): `pe.rlhf.per_token_rewards`, with the response mask;
 # 3. GAE over tokens with γ = 1, λ = 0.95: `pe.rlhf.token_advantages`, which calls
 #    `pe.advantages.gae` with each response *terminating* at its last real token. (The GAE loop
-#    quoted in the source notes runs over the whole padded length; it is only right because TRL
-#    first zeroes values and rewards off the response, so that V after the last real token is 0.
-#    Terminating there says the same thing explicitly.)
+#    quoted in the source notes runs over the whole padded length; with the score on the last real
+#    token it equals ours only if V and the rewards are 0 after it, which terminating says
+#    explicitly. TRL's current trainer zeroes V only from the second padding slot on, to match its
+#    score one slot later.)
 # 4. whiten the advantages over the response tokens of the batch (`pe.rlhf.masked_whiten`);
 # 5. 4 epochs of 4 minibatches: `pe.losses.clipped_surrogate_loss` and `pe.losses.value_loss`,
 #    both means over the response mask, and the gradient norm clipped.
@@ -619,7 +625,7 @@ pe.exercises.adaptive_kl_update.check(adaptive_kl_update)
 # |---|---|---|---|---|
 # | value clipping | off | **off** | `cliprange_value = 0.2` | 08 shows it can freeze the critic; the returns here are scores of a few units, ε = 0.2 would cap the critic's moves at 0.2 |
 # | advantage whitening | per minibatch | **over the batch**, response tokens only | over the batch | TRL's choice, kept so the loop reads as TRL's; the statistics of 128 responses are steadier than those of a minibatch of 32 |
-# | gradient clipping | 0.5 | **1.0**, policy and critic together | `max_grad_norm = 1.0` | TRL's default |
+# | gradient clipping | 0.5 | **1.0**, policy and critic together | `max_grad_norm = 1.0` (the field exists; its update loop calls no `clip_grad_norm_`, so only a DeepSpeed config applies it) | TRL's field's default |
 # | value-loss weight | 0.5 | **0.1** | `vf_coef = 0.1` | TRL's; with a separate critic and Adam it barely matters: Adam divides each parameter's step by its own gradient scale, so only the joint gradient clip sees it |
 # | γ, λ | 0.99, 0.95 | 1, 0.95 | 1, 0.95 | the return of a response is its whole score |
 # | KL in the reward | — | k1, β = 0.3 (raw score) | k1, `kl_coef = 0.05` (normalised score) | see section 5 |
@@ -769,7 +775,12 @@ pe.plots.rlhf_token_rewards(**parts)
 # * **GRPO** (Shao et al., 2024): $A_i = (s_i - \operatorname{mean}_j s_j)/\operatorname{std}_j s_j$
 #   (9.8) on every token, and the KL leaves the reward for the loss, as β times the per-token k3
 #   of $\mathrm{KL}(\pi_\theta \| \pi_{\text{ref}})$ (ratio $\pi_{\text{ref}}/\pi_\theta$: the
-#   samples come from $\pi_\theta$).
+#   samples come from $\pi_\theta$). k3 is an unbiased estimate of that KL's *value*, but as a
+#   loss on the sampled tokens its gradient is $(1 - \pi_{\text{ref}}/\pi_\theta)\nabla\log\pi_\theta$,
+#   whose expectation under $\pi_\theta$ is $-\sum_y \pi_{\text{ref}}\nabla\log\pi_\theta =
+#   \nabla\,\mathrm{KL}(\pi_{\text{ref}} \| \pi_\theta)$: it pulls along the *other* direction of
+#   the KL (section 4 asks the same of ½k1², whose sequence-level gradient is exactly that of
+#   KL(π_θ ‖ π_ref)).
 #
 # Same task, same budget: 128 responses per iteration, the same clipped surrogate, 4 epochs of
 # 4 minibatches, β = 0.3, learning rate and gradient clip. PPO spends its 128 responses on 128
@@ -837,12 +848,13 @@ if not pe.runtime.quick_mode():  # at the full budget GRPO also ends with less g
 #   in the toy that costs nothing; on real data it is 8× fewer prompts per update for G = 8.
 # * **The KL each ends at.** PPO 4.60 ± 0.20 and RLOO 4.59 ± 0.16 nats, against the
 #   optimum's 4.55: both put β·k1 in the reward, as (9.3) asks, and settle there within about
-#   10 iterations. GRPO climbs more slowly, and its KL is still rising at iteration 30
-#   (4.98 ± 0.13) while its gold falls (0.96 ± 0.08, after a peak near iteration 10 in the
-#   figure); its objective is below PPO's and RLOO's on every seed. GRPO changes two things at
-#   once, the score divided by its group's spread (its advantage has no units while its KL term
-#   is in nats) and the KL moved into the loss; this comparison does not tell which of the two
-#   does it.
+#   10 iterations. GRPO climbs more slowly, overshoots and has not settled by iteration 30
+#   (4.98 ± 0.13, above the optimum's 4.55) while its gold falls (0.96 ± 0.08, after a peak near
+#   iteration 10 in the figure); its objective is below PPO's and RLOO's on every seed. GRPO
+#   changes three things at once: the score divided by its group's spread (its advantage has no
+#   units while its KL term is in nats), the KL moved into the loss, and that loss's k3, whose
+#   gradient is that of KL(π_ref ‖ π_θ), not of the KL in (9.3); this comparison does not tell
+#   which of them does it.
 
 # %% [markdown]
 # ## Recap
@@ -868,7 +880,7 @@ if not pe.runtime.quick_mode():  # at the full budget GRPO also ends with less g
 # * On the same budget (128 responses per iteration, 4 seeds of 30 iterations) RLOO matches PPO
 #   without a critic: objective 1.15 and 1.14 (optimum 1.18), gold 1.40 and 1.34, KL 4.6 for
 #   both, at 8 responses per prompt instead of 1. GRPO ends lower (objective 1.03, gold 0.96, KL
-#   5.0). In the full build one PPO run of 30 iterations took about 32 s and an RLOO or GRPO
-#   run about 16 s on a shared CPU core (section 7 prints the times of the build you read).
+#   5.0). A PPO run takes longer than an RLOO or GRPO run (it also trains the critic; section 7
+#   prints the times of the build you read).
 #
 # Next: **10 · CartPole on the GPU**, everything together on a classic control task.

@@ -70,8 +70,10 @@ print(pe.lab.symptom_table(lab_runs))
 # ### What each signal can tell you
 #
 # * **|ρ − 1| on the first minibatch.** Before the first gradient step of an update, π_θ *is*
-#   π_old, so ρ = π_θ(a|s)/π_old(a|s) = 1 exactly for every sample, *if* both log-probabilities
-#   belong to the same stored action. Anything else there is a bookkeeping bug, not learning.
+#   π_old, so ρ = π_θ(a|s)/π_old(a|s) = 1 for every sample, *if* both log-probabilities belong
+#   to the same stored action: exactly, on the CPU at these shapes (to float rounding, about 1e-7,
+#   where the rollout's and the update's kernels differ). Anything more is a bookkeeping bug, not
+#   learning.
 # * **Approx KL and clip fraction.** After a few steps the policy has moved, so k3 =
 #   (ρ − 1) − log ρ > 0 and some samples leave [1 − ε, 1 + ε]. Exactly 0 in every iteration, while
 #   the entropy moves, means ρ ≡ 1: log π_old is being recomputed from the current network. Then

@@ -260,3 +260,19 @@ def test_token_advantages_refuse_a_gappy_mask_and_accept_left_padding():
     left, _ = pe.rlhf.token_advantages(r, v, torch.tensor([[0, 1, 1, 1]]))
     right, _ = pe.rlhf.token_advantages(torch.tensor([[0.0, 0.0, 1.0, 0.0]]), v, torch.tensor([[1, 1, 1, 0]]))
     torch.testing.assert_close(left[0, 1:], right[0, :3])  # the same episode, shifted
+
+
+def test_k3_as_a_loss_has_the_gradient_of_the_reverse_kl():
+    """Notebook 09's claim, exactly: E_{y~π_θ}[∇ k3(y)] (samples held fixed, as in a loss) equals
+    ∇ KL(π_ref ‖ π_θ), not ∇ KL(π_θ ‖ π_ref). k3 = r − 1 − log r with r = π_ref/π_θ."""
+    g = torch.Generator().manual_seed(0)
+    theta = torch.randn(6, generator=g, dtype=torch.float64, requires_grad=True)
+    logp_ref = torch.log_softmax(torch.randn(6, generator=g, dtype=torch.float64), 0)
+    logp = torch.log_softmax(theta, 0)
+    log_r = logp_ref - logp
+    k3 = log_r.exp() - 1 - log_r  # per outcome y
+    (grad_k3,) = torch.autograd.grad((logp.exp().detach() * k3).sum(), theta)  # expectation, weights not differentiated
+    (grad_rev,) = torch.autograd.grad((logp_ref.exp() * (logp_ref - torch.log_softmax(theta, 0))).sum(), theta)
+    (grad_fwd,) = torch.autograd.grad((torch.softmax(theta, 0) * (torch.log_softmax(theta, 0) - logp_ref)).sum(), theta)
+    torch.testing.assert_close(grad_k3, grad_rev, rtol=1e-12, atol=1e-12)
+    assert (grad_k3 - grad_fwd).abs().max() > 1e-3  # and clearly not the forward KL's

@@ -403,7 +403,7 @@ print(f"second half of the run: saturated critic units {np.mean(md['critic_satur
       f"explained variance {np.nanmean(md['explained_variance'][half]):+.2f}")
 last_dead = float(np.nanmean(md["return"][-5:]))
 print(f"mean episode return over the last five iterations: {last_dead:.1f} (the healthy run: {last:.1f})")
-assert np.mean(md["critic_saturation"][half]) > 0.2
+assert np.mean(md["critic_saturation"][half]) > 0.2 and last_dead < last
 
 # %%
 pe.plots.ppo_training(md, title="the same run with reward_scale = 1: the critic dies")
@@ -416,9 +416,9 @@ pe.plots.ppo_training(md, title="the same run with reward_scale = 1: the critic 
 # units near ±1, and the critic's tanh units are pushed into saturation (|h| > 0.99, where almost no
 # gradient passes). A large share of them stay there for the rest of the run, and V's spread falls
 # far below that of its targets: the critic predicts little more than a constant, and the
-# advantages are close to discounted sums of rewards minus a constant. The policy learns less well
-# this way (the last five iterations' returns, printed above for both runs), and on harder tasks a
-# dead critic costs dearly. One seed could be luck; over several seeds trained as one population
+# advantages are close to discounted sums of rewards minus a constant. In this run the policy ends
+# lower too (413 against 500 over the last five iterations, printed above: one seed), and on
+# harder tasks a dead critic costs dearly. One seed could be luck; over several seeds trained as one population
 # (4 in the full setting):
 
 # %% tags=["nbval-ignore-output"]

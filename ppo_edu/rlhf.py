@@ -319,7 +319,7 @@ class AdaptiveKLController:
 
     Ziegler et al. write β ← β(1 + K_β e) with K_β = 0.1; here (as in TRL) K_β = n_steps/horizon,
     so their K_β = 0.1 is horizon = 10 · n_steps. TRL's older ``PPOTrainer`` defaults: initial β
-    0.2, target 6 nats, horizon 10 000 (K_β = 0.0256 with its batch of 256).
+    0.2, target 6 nats, horizon 10 000 (K_β = 0.0256 with the batch of 256 of its early releases, 0.0128 with 128).
     """
 
     def __init__(self, init_value: float, target: float, horizon: float) -> None:

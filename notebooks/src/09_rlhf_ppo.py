@@ -564,8 +564,9 @@ assert torch.allclose(normalised["logp"].exp(), opt["logp"].exp(), atol=1e-12)
 # after each batch of n responses. Ziegler et al. write $\beta \leftarrow \beta(1 + K_\beta e)$
 # with $K_\beta = 0.1$; TRL's form is the same with $K_\beta = n/\text{horizon}$, so their
 # $K_\beta = 0.1$ is a horizon of 10 n. TRL's older PPO trainer used an adaptive β by default
-# (initial 0.2, target 6 nats, horizon 10 000: $K_\beta = 0.0256$ with its batch of 256); its
-# current PPO trainer has a fixed `kl_coef = 0.05`. Too much KL raises β, too little lowers it,
+# (initial 0.2, target 6 nats, horizon 10 000: $K_\beta = 0.0256$ with the batch of 256 of its
+# early releases, 0.0128 with the later default of 128); its current PPO trainer has a fixed
+# `kl_coef = 0.05`. Too much KL raises β, too little lowers it,
 # by at most a factor 1 ± 0.2·n/horizon per update. Below, an idealised loop where the policy
 # reaches $\pi^*_\beta$ at once, so that the KL the controller sees is
 # $\mathrm{KL}(\pi^*_\beta \| \pi_{\text{ref}})$: β should settle where that KL equals the target.

@@ -468,7 +468,7 @@ def test_every_lab_bug_changes_the_run(bug):
     buggy = Trainer(PPOConfig(**SMALL, seed=5, ent_coef=0.01, bug=bug), env=env())
     clean.train(iterations=3, progress=False)
     buggy.train(iterations=3, progress=False)
-    diff = max(float((p - q).abs().max()) for p, q in zip(clean.agent.parameters(), buggy.agent.parameters(), strict=True))
+    diff = max(float((p - q).detach().abs().max()) for p, q in zip(clean.agent.parameters(), buggy.agent.parameters(), strict=True))
     assert diff > 1e-4
 
 

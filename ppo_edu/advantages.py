@@ -198,7 +198,8 @@ def k_step_advantages(
     telescopes to Â_t^(k) = r_t + γ r_{t+1} + … + γ^{k−1} r_{t+k−1} + γ^k V(s_{t+k}) − V(s_t):
     k rewards, then the critic. The sum stops early where the episode ends (terminated: no
     bootstrap; truncated: bootstrap from ``next_values``) or where the batch ends (bootstrap
-    from ``next_values`` of the last row). k = 1 is δ_t; k ≥ T is the Monte-Carlo estimate.
+    from ``next_values`` of the last row). k = 1 is δ_t; k ≥ T is the Monte-Carlo estimate where
+    the episode terminates inside the batch (elsewhere it bootstraps at the truncation or the batch's end).
 
     Shapes:
         every tensor argument and the result: (T,) or (T, N).

@@ -542,7 +542,7 @@ class Toy:
     gold_all: Tensor  # gold reward (K, M)
     sft_losses: list[float] = field(default_factory=list)
     rm_losses: list[float] = field(default_factory=list)
-    rm_heldout_accuracy: float = float("nan")  # agreement with held-out labels
+    rm_heldout_accuracy: float = float("nan")  # agreement with held-out labels (a tie in score counts ½)
     heldout_pairs: int = 0
 
 
@@ -559,7 +559,8 @@ def make_toy(seed: int = 0, n_sft: int = 4000, n_pairs: int = 2000, sft_steps: i
     test = preference_pairs(2000, g)
     w, lo = test["chosen"], test["rejected"]
     with torch.no_grad():
-        acc = float((rm(w.tokens, w.response_mask) > rm(lo.tokens, lo.response_mask)).double().mean())
+        s_w, s_l = rm(w.tokens, w.response_mask), rm(lo.tokens, lo.response_mask)
+        acc = float(((s_w > s_l).double() + 0.5 * (s_w == s_l).double()).mean())  # a tie is ½, as in bayes_ceiling
     rows = [all_rows(k) for k in range(len(PROMPTS))]
     with torch.no_grad():
         score_all = torch.stack([rm(r.tokens, r.response_mask).double() for r in rows])

@@ -13,8 +13,8 @@
 # 4. how *terminated* and *truncated* episodes enter the computation, on a concrete episode;
 # 5. **the bias and the variance of GAE as functions of $\lambda$**, measured on an MDP whose true
 #    advantages are known exactly, with a deliberately imperfect critic;
-# 6. how the best $\lambda$ moves with the critic's error (which reconciles this study's 0.7 with
-#    PPO's usual 0.95), and $\gamma$ as a second bias–variance knob.
+# 6. how the best $\lambda$ moves with the critic's error (which reconciles this study's 0.7, for
+#    one critic, with PPO's usual 0.95), and $\gamma$ as a second bias–variance knob.
 
 # %%
 import sympy as sp
@@ -55,8 +55,8 @@ assert sp.expand(lhs - rhs) == 0
 print("Σ_l γ^l δ_l − (Σ_l γ^l r_l + γ^4 V_4 − V_0) =", sp.expand(lhs - rhs))
 
 # %% [markdown]
-# $k = 1$ trusts the critic after one reward: little variance (one random reward), but all of the
-# critic's error. $k = \infty$ trusts no critic (except the $-V(s_t)$ baseline): the Monte-Carlo
+# $k = 1$ trusts the critic after one reward: little variance (one random reward and one random
+# next state), but all of the critic's error. $k = \infty$ trusts no critic (except the $-V(s_t)$ baseline): the Monte-Carlo
 # return, no bias from the critic, the variance of every reward to the end of the episode.
 #
 # ## 2. GAE: the $\lambda$-average
@@ -180,9 +180,13 @@ for name, (term, trunc) in cases.items():
 #   the start state, where it is exact (`pe.toy_mdps.imperfect_critic`). Why exact there? An
 #   error $c$ in $\hat V(s_0)$ enters $\hat A_0$ as $-c$ for *every* first action: a baseline, which
 #   leaves the policy gradient $\sum_a \pi(a|s_0)\nabla\log\pi(a|s_0)\hat A_0$ unchanged
-#   ($\sum_a \pi\nabla\log\pi = 0$) but would add $c^2$ to the bias² we measure. Zeroing it keeps only
-#   the bias that matters, the one that bootstrapping on the wrong $\hat V(s')$ brings in (checked
-#   at the end of this section).
+#   ($\sum_a \pi\nabla\log\pi = 0$) but would shift every action's bias by about $-c$ (exactly, at
+#   the first step; returns to $s_0$ add a little), so the bias² we measure would grow by about
+#   $c^2 - 2c\,\bar b$ ($\bar b$ the mean bias, of the same sign as $-c$ here: more than $c^2$; the
+#   check at the end of this section prints it). Zeroing it removes that shift; the bias left is the one that
+#   bootstrapping on the wrong $\hat V(s')$ brings in (checked at the end of this section). Much of
+#   that too is shared by both actions (a shift, harmless to the gradient); only its difference
+#   between actions bends the gradient, so the bias² below overstates what λ costs the policy.
 #
 # For each first action we sample 4000 episodes from the start state, compute GAE for every
 # $\lambda$ on the same episodes, and measure, for the first step,
@@ -272,8 +276,9 @@ assert float((grad_logits["e(s0) = 1.5"] - grad_logits["e(s0) = 0  "]).norm()) <
 # %% [markdown]
 # ### How the best $\lambda$ moves with the critic's error
 #
-# This study's best $\lambda$ is 0.7, PPO's usual value is 0.95. Both are right for their critic:
-# the best $\lambda$ depends on how wrong the critic is. The same rollouts, scored with critics of
+# This study's best $\lambda$ is 0.7, for this one critic draw (at its error scale the median over
+# ten draws is about 0.5, below); PPO's usual value is 0.95. The best $\lambda$ depends on how
+# wrong the critic is. The same rollouts, scored with critics of
 # error scale 0 to 8 (ten seeded error patterns each, `imperfect_critic(mdp, pi, scale, seed)`):
 
 # %%
@@ -291,15 +296,19 @@ for sc, b, m in zip(scales, best_lambda, medians, strict=True):
 assert bool((best_lambda[0] == 0).all())  # a perfect critic: λ = 0
 assert bool((medians[1:] >= medians[:-1]).all()) and float(medians[-1]) >= 0.9  # worse critic, larger λ
 assert float(best_lambda[-1].min()) > float(best_lambda[1].max())
+assert abs(float(medians[3]) - 0.5) < 0.1 and abs(float(best_lambda[3][0]) - 0.7) < 1e-9  # scale 2: the median, and the main study's draw
+assert 1.1 < float(V.min()) and float(V.max()) < 2.3  # the text's "V itself lies between 1.1 and 2.3"
 
 # %% [markdown]
 # With a perfect critic $\lambda = 0$ wins; each doubling of the critic's error pushes the best
-# $\lambda$ up, to a median of 0.9 at scale 8. A PPO critic is a network trained alongside the
-# policy on a moving target, far from exact early in training and on long horizons, so its
-# errors sit at the bad end of this axis, and a high $\lambda$ is the safe choice: too high costs
-# variance, which averaging over a large batch reduces; too low costs bias, which no amount of
-# data removes. The GAE paper's experiments, with critics learned during training, likewise found
-# values around 0.95 to work well.
+# $\lambda$ up, to a median of 0.9 at scale 8. These errors are large (V itself lies between 1.1
+# and 2.3 here) and independent from state to state, unlike a learned critic's, and the episodes
+# are short (≈ 8 steps): the sweep shows the direction, not PPO's number. A PPO critic is a network
+# trained alongside the policy on a moving target, far from exact early in training, and a high
+# $\lambda$ is the safer side: too high costs variance, which averaging over a large batch
+# reduces; too low costs bias, which no amount of data removes. (The figure scores one estimate,
+# B = 1; with bias² + variance/B for a large batch B, λ = 1, unbiased here, would win.) The GAE
+# paper's experiments, with critics learned during training, found values around 0.95 to work well.
 #
 # ### $\gamma$ is a bias knob too
 #
@@ -463,8 +472,8 @@ pe.exercises.gae.hint()
 #   variance rises steeply near $\lambda = 1$, and the mean squared error is lowest in between. With
 #   a perfect critic every $\lambda$ is unbiased, $\operatorname{Var}[\hat A_0] = \sum_l(\gamma\lambda)^{2l}\operatorname{Var}[\delta_l]$
 #   (7.5), and $\lambda = 0$ is best. The critic's error at $s_0$ is zeroed because it acts as a baseline.
-# * The best $\lambda$ grows with the critic's error (0 for a perfect critic, 0.9 for errors of scale
-#   8): PPO's 0.95 is the choice for a critic that is often badly wrong.
+# * The best $\lambda$ grows with the critic's error (0 for a perfect critic, a median of 0.9 for
+#   errors of scale 8), which is the direction of PPO's 0.95 for a critic that is often badly wrong.
 # * $\gamma < 1$ is a second knob: less variance, a bias towards a discounted problem.
 #
 # Next: **08 · actor-critic PPO**, where GAE feeds the full PPO update.

@@ -173,12 +173,13 @@ print("SFT responses to each prompt:", list(zip(pe.toy_lm.PROMPTS,
 # computed exactly from the language. In 40 % of the pairs the two responses have the same gold
 # value, and there every scorer is right half the time; elsewhere the labels are noisy coin
 # flips. So even a perfect reward model would agree with only about two labels in three. Ours
-# is about 6 points below that ceiling and well above chance, and it is blind to repeats.
+# is about 5 points below that ceiling (a tie in score counts ½, as in the ceiling) and well
+# above chance, and it is blind to repeats.
 
 # %%
 assert weights[0] > max(weights[1:5]) + 0.5
 assert 0.5 + 4 * se_acc < toy.rm_heldout_accuracy < bayes["ceiling"] < 0.7
-assert bayes["ceiling"] - toy.rm_heldout_accuracy < 0.08 and 0.35 < bayes["ties"] < 0.45
+assert 0.04 < bayes["ceiling"] - toy.rm_heldout_accuracy < 0.06 and 0.35 < bayes["ties"] < 0.45  # "about 5 points"
 
 # %% [markdown]
 # ## 3. The per-token reward

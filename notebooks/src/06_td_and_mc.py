@@ -158,10 +158,11 @@ assert abs(float(td_targets.mean()) - 0.5) < 1e-6 and float(td_targets.var()) < 
 # average to 0.5) and has no variance at all; in A, B, D, E it is biased by up to 0.17, while MC is
 # never biased but always noisy. That zero variance is an artefact of the flat guess: both moves
 # from C land on the same value. With the perfect $\hat V = V$ the TD target is unbiased everywhere
-# and its variance is $\tfrac14(2/6)^2 = 1/36 \approx 0.028$ in B, C and D, still far below MC's
-# 0.22–0.25: the TD target carries the randomness of one step, the MC target that of the whole
-# rest of the episode. TD's bias shrinks as $\hat V$ improves, because the target is built from
-# $\hat V$ itself.
+# and its variance is $\tfrac14(2/6)^2 = 1/36 \approx 0.028$ in every state (in A and E one of the
+# two moves ends the episode, with its reward of 0 or 1), far below MC's 0.22–0.25 in B, C and D
+# and its 0.14 in A and E: the TD target carries the randomness of one step, the MC target that
+# of the whole rest of the episode. TD's bias shrinks as $\hat V$ improves, because the target is
+# built from $\hat V$ itself.
 #
 # ## 4. Learning curves
 #
@@ -180,7 +181,7 @@ snapshots = {n: one_run[n] for n in (0, 1, 10, n_episodes)}
 pe.plots.td_vs_mc(true_v, snapshots, curves, n_runs=n_runs)
 
 # %% [markdown]
-# Notice that every TD curve lies below every MC curve after the first few episodes. For TD, a
+# Notice that every TD curve lies below every MC curve, from the first episode on (checked below). For TD, a
 # larger $\alpha$ learns faster at first but ends at a higher error: a constant step size keeps
 # jittering around the answer, by an amount that grows with $\alpha$ and with the variance of the
 # target. (MC with $\alpha = 0.01$ is still descending after 100 episodes, so its error is above

@@ -42,8 +42,7 @@ def steps_to_solve(overrides: dict, seeds: int, budget: int) -> list[float]:
     or one run per seed where the members of a population would not be independent (KL early stopping)."""
     cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **overrides}, total_steps=budget, population=seeds, seed=0, device="cpu")
     if cfg.target_kl is not None:  # pe.train.check_independent: a shared early stop would couple them
-        runs = [cfg.replace(population=1, seed=pe.train.SEED_STREAMS * i) for i in range(seeds)]  # no shared stream
-        return [s for run in runs for s in _strict_steps(run)]
+        return [s for run in pe.train.single_runs(cfg) for s in _strict_steps(run)]  # seeds 3 apart: no shared stream
     return _strict_steps(cfg)
 
 

@@ -180,8 +180,7 @@ def run_setting(config: PPOConfig, label: str = "", eval_episodes: int = 10) -> 
 def _separate_runs(config: PPOConfig, label: str, eval_episodes: int) -> Run:
     """``config``'s P seeds as P single-agent runs, stacked as if one population had trained them:
     returns (P, K), final (P,), and each diagnostic the mean over the runs, as a population reports it."""
-    seeds = range(config.seed, config.seed + train.SEED_STREAMS * config.population, train.SEED_STREAMS)
-    singles = [run_setting(config.replace(population=1, seed=s), label, eval_episodes) for s in seeds]
+    singles = [run_setting(single, label, eval_episodes) for single in train.single_runs(config)]
     steps, returns = singles[0].env_steps, np.concatenate([r.returns for r in singles])
     metrics: dict[str, np.ndarray] = {"env_steps": steps, "return": returns}
     for key in train.DIAGNOSTICS:

@@ -517,6 +517,12 @@ take seeds this far apart (:func:`ppo_edu.ablations.run_setting` does; a populat
 independent within one run)."""
 
 
+def single_runs(config: PPOConfig) -> list[PPOConfig]:
+    """``config``'s P seeds as P single-agent configs with seeds ``config.seed + SEED_STREAMS·p``
+    (no two share a random stream): for settings a population cannot train (:func:`check_independent`)."""
+    return [config.replace(population=1, seed=config.seed + SEED_STREAMS * p) for p in range(config.population)]
+
+
 class Trainer:
     """PPO on CartPole for one agent or a population, on the device ``config.device`` resolves to.
 

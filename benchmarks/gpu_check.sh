@@ -11,7 +11,9 @@
 #   3. single_agent.jsonl  benchmarks/bench_ours.py time-to-solve, seeds 0-4 (protocol of benchmarks/README.md)
 #   4. population.txt      benchmarks/gpu_population.py at P = 1024 and 4096 (64 envs x 32 steps each)
 #   5. profile_*.json      benchmarks/profile_iteration.py: torch ops and host syncs per step, single agent and P = 1024
-#   6. SUMMARY.txt         all of the above in one page
+#   6. compile.jsonl       benchmarks/compile_check.py: what torch.compile with CUDA graphs (mode reduce-overhead)
+#                          buys the update's minibatch step, single agent, and what its cold compile costs
+#   7. SUMMARY.txt         all of the above in one page
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEVICE=cuda
@@ -29,8 +31,10 @@ PY="${PYTHON:-.venv/bin/python}"
 mkdir -p "$OUT"
 if [[ "$TINY" == 1 ]]; then
   POPULATIONS="4 8"; SEEDS="0"; MAX_STEPS=2048; ITERATIONS=2; QUICK=1; NUM_ENVS=8
+  COMPILE_ARGS="--backend aot_eager --repeats 3"  # tracing only: inductor's cold compile takes half a minute on 2 cores
 else
   POPULATIONS="1024 4096"; SEEDS="0 1 2 3 4"; MAX_STEPS=100000; ITERATIONS=10; QUICK=""; NUM_ENVS=64
+  COMPILE_ARGS="--mode reduce-overhead --repeats 100"
 fi
 status=0
 step() {  # step NAME TIMEOUT_S COMMAND...: run, log, remember a failure, go on
@@ -56,9 +60,11 @@ done
 step "profile single agent" 90 bash -c "'$PY' benchmarks/profile_iteration.py --device $DEVICE > '$OUT/profile_single.json'"
 first_p="${POPULATIONS%% *}"
 step "profile population $first_p" 90 bash -c "'$PY' benchmarks/profile_iteration.py --device $DEVICE --config '{\"population\": $first_p, \"num_envs\": $NUM_ENVS}' > '$OUT/profile_population.json'"
+# last, so that a slow compile cannot take time from the steps above
+step "compile single agent" 150 bash -c "'$PY' benchmarks/compile_check.py --device $DEVICE $COMPILE_ARGS > '$OUT/compile.jsonl'"
 {
   echo "# GPU check ($(date -u +%Y-%m-%dT%H:%MZ), device $DEVICE, tiny=$TINY)"
-  for f in machine.txt steps.log single_agent.jsonl population.txt profile_single.json profile_population.json; do
+  for f in machine.txt steps.log single_agent.jsonl population.txt profile_single.json profile_population.json compile.jsonl; do
     echo; echo "## $f"; cat "$OUT/$f" 2>/dev/null || echo "(missing)"
   done
 } > "$OUT/SUMMARY.txt"

@@ -15,9 +15,9 @@ step t and ``rewards[t]`` the reward that followed; every episode ends by termin
 its last step (the value of a terminal state is 0). MC updates after the episode (every
 visit, in time order); TD(0) updates online after each step.
 
-Between the two, n-step TD moves V(s_t) towards n rewards and then γ^n V(s_{t+n}) (6.5). Batch
+Between the two, n-step TD moves V(s_t) towards n rewards and then γ^n V(s_{t+n}) (6.6). Batch
 updating sweeps one fixed batch until the estimate stops moving: batch MC gives the average
-returns, batch TD(0) the values of the batch's maximum-likelihood model (6.7).
+returns, batch TD(0) the values of the batch's maximum-likelihood model (6.5).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def td0_prediction(
 def nstep_td_prediction(
     episodes: Sequence[Episode], n_states: int, alpha: float, gamma: float = 1.0, v0: Any = 0.0, n: int = 1
 ) -> Tensor:
-    """Tabular n-step TD: V(s_t) moves towards G_{t:t+n} = Σ_{k<n} γ^k r_{t+k} + γ^n V(s_{t+n}), eq. (6.5).
+    """Tabular n-step TD: V(s_t) moves towards G_{t:t+n} = Σ_{k<n} γ^k r_{t+k} + γ^n V(s_{t+n}), eq. (6.6).
 
     The update of V(s_t) happens at time t + n, as soon as its target is known (Sutton & Barto
     §7.1); where the episode ends first, the target is the plain return. ``n = 1`` is TD(0);
@@ -269,7 +269,7 @@ def run_histories(
 
 
 def error_decomposition(estimates: Any, true_values: Any) -> Tensor:
-    """Mean squared error over runs split as bias² + variance, each averaged over states, eq. (6.6).
+    """Mean squared error over runs split as bias² + variance, each averaged over states, eq. (6.4).
 
     With R runs: bias² = mean_s (mean_r V̂_r(s) − V(s))², variance = mean_s mean_r (V̂_r(s) − mean_r V̂_r(s))²
     (the population variance, so that bias² + variance = mean_r mean_s (V̂_r(s) − V(s))² exactly).
@@ -325,7 +325,7 @@ def batch_mc(episodes: Sequence[Episode], n_states: int, gamma: float = 1.0, v0:
 
 
 def certainty_equivalence(episodes: Sequence[Episode], n_states: int, gamma: float = 1.0, v0: float = 0.5) -> Tensor:
-    """The values of the maximum-likelihood model of the batch, eq. (6.7): what batch TD(0) converges to.
+    """The values of the maximum-likelihood model of the batch, eq. (6.5): what batch TD(0) converges to.
 
     Counts give P̂(s'|s) and the mean reward r̂(s); V solves V = r̂ + γ P̂ V (one Bellman solve,
     :func:`ppo_edu.toy_mdps.state_values`). Unvisited states keep ``v0``.

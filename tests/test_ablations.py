@@ -1,5 +1,6 @@
 """Ablation machinery: bootstrap intervals against hand-worked and analytic cases, steps-to-475, the runner."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -75,6 +76,20 @@ def _fake(cfg, label, eval_episodes):
     level = 500.0 if cfg.norm_adv else 100.0
     returns = np.full((p, k), level)
     return ab.Run(label, cfg, steps, returns, np.full(p, level), ab.steps_to_threshold(steps, returns), {})
+
+
+def test_summarize_censors_at_the_steps_trained_not_the_requested_budget():
+    # total_steps 2000 at 512 steps per iteration trains 4 iterations = 2048 steps; one seed first stays
+    # >= 475 only at the last iteration (2048), the other never: both count 2048, neither is cut to 2000
+    cfg = PPOConfig(total_steps=2000, num_envs=4, num_steps=128, population=2, device="cpu")
+    steps = np.arange(1, cfg.num_iterations + 1) * cfg.batch_size
+    assert steps[-1] == 2048
+    returns = np.array([[100.0, 480.0, 300.0, 490.0], [100.0, 200.0, 300.0, 400.0]])
+    run = ab.Run("x", cfg, steps, returns, returns[:, -1], ab.steps_to_threshold(steps, returns), {})
+    row = ab.summarize(run, n_boot=200)
+    assert row["solved"] == 1 and row["budget"] == 2048.0
+    assert row["steps_to_475"] == (2048.0, 2048.0, 2048.0)
+    assert "≥2k" in ab.format_table({"g": [dataclasses.replace(run, label="x (ours)")]})
 
 
 def test_run_ablations_shares_the_base_and_summarises():

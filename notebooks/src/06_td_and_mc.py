@@ -230,7 +230,7 @@ for name, learner in (("MC", vl.mc_prediction), ("TD", vl.td0_prediction)):
 # %% [markdown]
 # ## 4b. Why does TD's error dip and then rise?
 #
-# Sutton & Barto pose this as an exercise (6.5): the curve of TD with $\alpha = 0.15$ goes down,
+# Sutton & Barto pose this as their Exercise 6.5: the curve of TD with $\alpha = 0.15$ goes down,
 # then up. Is it the noise of the constant step size catching up, or something else? **Predict
 # before running**: which of the two parts of the error, the bias of the runs' *average* estimate
 # or the spread of the runs around that average, causes the rise?
@@ -238,9 +238,9 @@ for name, learner in (("MC", vl.mc_prediction), ("TD", vl.td0_prediction)):
 # Over $R$ runs, the mean squared error splits exactly into the two (an identity, not an
 # approximation):
 #
-# $$\underbrace{\operatorname{mean}_{r,s}\big(\hat V_r(s) - V(s)\big)^2}_{\text{MSE}} = \underbrace{\operatorname{mean}_s\big(\bar V(s) - V(s)\big)^2}_{\text{bias}^2} + \underbrace{\operatorname{mean}_{r,s}\big(\hat V_r(s) - \bar V(s)\big)^2}_{\text{variance}}, \qquad \bar V(s) = \operatorname{mean}_r \hat V_r(s). \tag{6.6}$$
+# $$\underbrace{\operatorname{mean}_{r,s}\big(\hat V_r(s) - V(s)\big)^2}_{\text{MSE}} = \underbrace{\operatorname{mean}_s\big(\bar V(s) - V(s)\big)^2}_{\text{bias}^2} + \underbrace{\operatorname{mean}_{r,s}\big(\hat V_r(s) - \bar V(s)\big)^2}_{\text{variance}}, \qquad \bar V(s) = \operatorname{mean}_r \hat V_r(s). \tag{6.4}$$
 #
-# **Exercise 6.3.** Write `error_decomposition(estimates, true_values)` for `estimates` of shape
+# **Exercise 6.1.** Write `error_decomposition(estimates, true_values)` for `estimates` of shape
 # (R, S), R runs and S states; return the tensor [bias², variance].
 
 # %%
@@ -299,6 +299,40 @@ assert float(off[-1, 0]) < 0.2 * float(on[-1, 0])  # offline: no such bias
 # too: in §4 the rise from the lowest point to episode 100 was 0.015 for $\alpha = 0.15$, 0.006 for
 # 0.1 and 0 for 0.05.
 #
+# Sutton & Barto's exercise also asks whether the dip always occurs or depends on how $\hat V$ was
+# initialised. Run the same 200 runs' episodes through online TD(0), $\alpha = 0.15$, from three
+# other starts: $\hat V \equiv 0$, uniform random values in [0, 1), and the exact $V$ itself:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+starts = {"V̂ ≡ 0.5 (above)": lambda run: 0.5, "V̂ ≡ 0": lambda run: 0.0,
+          "random in [0, 1)": lambda run: torch.rand(5, generator=torch.Generator().manual_seed(10_000 + run), dtype=torch.float64),
+          "exact V": lambda run: true_v.clone()}
+by_start = {}
+for name, v0 in starts.items():
+    runs = [vl.td0_prediction(sample(100, torch.Generator().manual_seed(run)), 5, alpha=0.15, v0=v0(run)) for run in range(n_dip_runs)]
+    by_start[name] = d = vl.error_decomposition(torch.stack(runs), true_v)
+    mse = d.sum(-1)
+    print(f"{name:>16}: MSE at episode 0 {float(mse[0]):.4f}, lowest {float(mse.min()):.4f} at episode {int(mse.argmin()):>2}, "
+          f"episode 100 {float(mse[-1]):.4f} = bias² {float(d[-1, 0]):.4f} + variance {float(d[-1, 1]):.4f}")
+
+# %%
+plateau = by_start["V̂ ≡ 0.5 (above)"][-1]
+assert torch.equal(plateau, on[-1])  # the same runs as the figure
+for name in ("V̂ ≡ 0", "random in [0, 1)"):
+    assert int(by_start[name].sum(-1).argmin()) >= 90  # no dip: the lowest error comes in the last ten episodes
+for name, d in by_start.items():
+    assert abs(float(d[-1, 0]) - float(plateau[0])) < 0.15 * float(plateau[0])  # the same bias² at episode 100
+assert float(by_start["exact V"].sum(-1)[0]) < 1e-20 and float(by_start["exact V"].sum(-1)[-1]) > 0.004  # from the truth, up
+
+# %% [markdown]
+# It depends on the start; the plateau does not. From $\hat V \equiv 0$ or from random values there
+# is no dip: the error falls to the plateau, its lowest value in the last ten episodes. From the
+# exact $V$ it starts at zero and rises to it. By episode 100 every start has about the same bias² (within 15 % of the 0.5 start's),
+# because the bias belongs to the online update's fixed point, not to the start. The dip is what
+# the 0.5 start looks like on its way there: it is compressed towards the middle, the fixed point
+# is stretched, and the runs' average passes close to $V$ in between.
+#
 # ## 5. Batch TD and batch MC: certainty equivalence
 #
 # Why does TD beat MC here? Take the step size out of the picture: give both methods a fixed
@@ -307,7 +341,7 @@ assert float(off[-1, 0]) < 0.2 * float(on[-1, 0])  # offline: no such bias
 # converges to something else: the values of the **maximum-likelihood model** of the batch,
 # with $\hat P(s'|s)$ and $\hat r(s)$ the observed frequencies and mean rewards,
 #
-# $$V_\text{TD} = \hat r + \gamma \hat P\, V_\text{TD} \qquad \text{(the \emph{certainty-equivalence} estimate)}, \tag{6.7}$$
+# $$V_\text{TD} = \hat r + \gamma \hat P\, V_\text{TD} \qquad \text{(the \emph{certainty-equivalence} estimate)}, \tag{6.5}$$
 #
 # because at its fixed point every visited state's mean TD error is zero. Sutton & Barto's
 # Example 6.4, "you are the predictor": eight episodes, A→B then 0 then 0 once, B then 1 six
@@ -320,7 +354,7 @@ predictor = ([(torch.tensor([A, B]), torch.tensor([0.0, 0.0]))] + [(torch.tensor
              + [(torch.tensor([B]), torch.tensor([0.0]))])
 v_mc, v_td, v_ce = vl.batch_mc(predictor, 2), vl.batch_td(predictor, 2), vl.certainty_equivalence(predictor, 2)
 print(f"batch MC: V(A) = {float(v_mc[A]):.2f}, V(B) = {float(v_mc[B]):.2f}")
-print(f"batch TD: V(A) = {float(v_td[A]):.2f}, V(B) = {float(v_td[B]):.2f}   (model (6.7): {[round(x, 2) for x in v_ce.tolist()]})")
+print(f"batch TD: V(A) = {float(v_td[A]):.2f}, V(B) = {float(v_td[B]):.2f}   (model (6.5): {[round(x, 2) for x in v_ce.tolist()]})")
 assert torch.allclose(v_td, v_ce, atol=1e-9) and abs(float(v_ce[A]) - 0.75) < 1e-12 and float(v_mc[A]) == 0.0
 
 # %% [markdown]
@@ -356,7 +390,7 @@ assert bool((gap.mean(0)[1:] - ci[1:] > 0).all())  # from 3 episodes on, batch T
 # TD(0) trusts its estimate after one reward, MC after none. The $n$-step target uses $n$ real
 # rewards, then the estimate:
 #
-# $$G_{t:t+n} = r_t + \gamma r_{t+1} + \dots + \gamma^{n-1} r_{t+n-1} + \gamma^n \hat V(s_{t+n}), \qquad V(s_t) \leftarrow V(s_t) + \alpha\big(G_{t:t+n} - V(s_t)\big), \tag{6.5}$$
+# $$G_{t:t+n} = r_t + \gamma r_{t+1} + \dots + \gamma^{n-1} r_{t+n-1} + \gamma^n \hat V(s_{t+n}), \qquad V(s_t) \leftarrow V(s_t) + \alpha\big(G_{t:t+n} - V(s_t)\big), \tag{6.6}$$
 #
 # with the plain return where the episode ends first (`pe.value_learning.nstep_td_prediction`).
 # $n = 1$ is TD(0), $n \ge$ the episode length is MC:
@@ -421,7 +455,7 @@ for i in (0, len(n_values) - 1):  # better than TD(0) and than MC, paired over t
 # as a constant. For the TD(0) target $r_t + \gamma V_w(s_{t+1})$ that means we do **not**
 # differentiate through $V_w(s_{t+1})$, and the gradient is
 #
-# $$\nabla_w\, \tfrac12\big(\underbrace{r_t + \gamma V_w(s_{t+1})}_{\text{held constant}} - V_w(s_t)\big)^2 = -\big(r_t + \gamma V_w(s_{t+1}) - V_w(s_t)\big)\,\nabla_w V_w(s_t) = -\delta_t\, \nabla_w V_w(s_t). \tag{6.4}$$
+# $$\nabla_w\, \tfrac12\big(\underbrace{r_t + \gamma V_w(s_{t+1})}_{\text{held constant}} - V_w(s_t)\big)^2 = -\big(r_t + \gamma V_w(s_{t+1}) - V_w(s_t)\big)\,\nabla_w V_w(s_t) = -\delta_t\, \nabla_w V_w(s_t). \tag{6.7}$$
 #
 # So gradient *descent* moves $w$ by $+\alpha\,\delta_t\nabla V$, which for a table ($\nabla_w V_w(s)$ is
 # the indicator of $s$) is exactly (6.3). The source notes get the update
@@ -443,9 +477,9 @@ print("∇ loss =", [round(x, 4) for x in grad_w.tolist()], " −δ∇V =", [rou
 # %% [markdown]
 # ## 8. Exercises
 #
-# (Exercise 6.3, the error decomposition, is in §4b.)
+# (Exercise 6.1, the error decomposition, is in §4b.)
 #
-# **Exercise 6.1** One TD(0) step (6.3). `values` is the table (a tensor of length 5); return an
+# **Exercise 6.2** One TD(0) step (6.3). `values` is the table (a tensor of length 5); return an
 # updated **copy**. `terminated` says whether `next_state` is terminal.
 
 # %%
@@ -461,7 +495,7 @@ def td0_step(values, state, reward, next_state, terminated, alpha, gamma):
 pe.exercises.td0_step.check(td0_step)
 
 # %% [markdown]
-# **Exercise 6.2** Constant-$\alpha$ MC (6.2) over one finished episode: compute every $G_t$, then
+# **Exercise 6.3** Constant-$\alpha$ MC (6.2) over one finished episode: compute every $G_t$, then
 # update $V(s_t)$ for $t = 0, 1, \dots$ in order (a state visited twice is updated twice). Return the
 # new table.
 
@@ -508,11 +542,11 @@ print(result)
 # * TD(0) (6.3) moves $V$ towards $r + \gamma V(s')$: biased while $V$ is wrong, low variance (also
 #   with the perfect $\hat V$: 0.028 against MC's 0.25 in C), learns every step.
 # * On the random walk TD reaches a lower error than MC for every $\alpha$ tried; for TD a larger
-#   $\alpha$ learns faster and ends higher. The dip-then-rise at $\alpha = 0.15$ is bias (6.6), from
+#   $\alpha$ learns faster and ends higher. The dip-then-rise at $\alpha = 0.15$ is bias (6.4), from
 #   online updates within an episode; offline TD(0) does not show it.
-# * Batch TD finds the certainty-equivalence values (6.7), batch MC the average returns; on the walk
+# * Batch TD finds the certainty-equivalence values (6.5), batch MC the average returns; on the walk
 #   batch TD is better from three episodes on: TD uses the Markov structure.
-# * $n$-step TD (6.5) spans TD ($n = 1$) to MC; on the 19-state walk an intermediate $n$ is best.
-# * A critic network regresses on a constant target; its gradient is $-\delta\nabla V$ (6.4).
+# * $n$-step TD (6.6) spans TD ($n = 1$) to MC; on the 19-state walk an intermediate $n$ is best.
+# * A critic network regresses on a constant target; its gradient is $-\delta\nabla V$ (6.7).
 #
 # Next: **07 · GAE**, which blends all the $n$-step targets with one knob, $\lambda$.

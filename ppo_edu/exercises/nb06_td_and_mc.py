@@ -8,7 +8,7 @@ from .. import value_learning
 from ._core import Exercise, Mistake
 
 
-# --- Exercise 6.1: a TD(0) step -----------------------------------------------------------------
+# --- Exercise 6.2: a TD(0) step -----------------------------------------------------------------
 def _td_cases() -> list[dict]:
     g = torch.Generator().manual_seed(6)
     out = []
@@ -54,7 +54,7 @@ td0_step = Exercise(
 )
 
 
-# --- Exercise 6.2: one episode of constant-α Monte Carlo ----------------------------------------
+# --- Exercise 6.3: one episode of constant-α Monte Carlo ----------------------------------------
 def _mc_cases() -> list[dict]:
     g = torch.Generator().manual_seed(7)
     out = [{"values": torch.full((5,), 0.5, dtype=torch.float64), "states": torch.tensor([2, 3, 4]),
@@ -113,7 +113,7 @@ mc_episode = Exercise(
 )
 
 
-# --- Exercise 6.3: where the error of constant-α TD comes from (bias² + variance over runs) ---------
+# --- Exercise 6.1: where the error of constant-α TD comes from (bias² + variance over runs) ---------
 def _decomposition_cases() -> list[dict]:
     g = torch.Generator().manual_seed(63)
     out = [{"estimates": torch.tensor([[1.0, 2.0], [3.0, 2.0]], dtype=torch.float64),
@@ -135,7 +135,7 @@ def decomposition_solution(estimates: torch.Tensor, true_values: torch.Tensor) -
 
 error_decomposition = Exercise(
     name="error_decomposition",
-    title="Mean squared error over runs = bias² + variance, each averaged over states  (6.6)",
+    title="Mean squared error over runs = bias² + variance, each averaged over states  (6.4)",
     reference=value_learning.error_decomposition,
     cases=_decomposition_cases,
     solution_fn=decomposition_solution,

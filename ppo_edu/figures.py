@@ -430,6 +430,4 @@ def _ablation_curves() -> Figure:
 
 @recipe("11_ablation_summary")
 def _ablation_summary() -> Figure:
-    results = _practice("ablations")
-    budget = float(next(iter(results.values()))[0].config.total_steps)
-    return plots.ablation_summary(ablations.summary_rows(results), budget)
+    return plots.ablation_summary(ablations.summary_rows(_practice("ablations")))

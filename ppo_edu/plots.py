@@ -770,12 +770,14 @@ def ablation_curves(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
     return _done(fig)
 
 
-def ablation_summary(rows: Sequence[dict], budget: float) -> Figure:
+def ablation_summary(rows: Sequence[dict]) -> Figure:
     """Final greedy return (mean, 95 % CI) and steps to 475 (median, 95 % CI) for every setting.
 
-    ``rows``: dicts with ``group``, ``label``, ``final`` = (mean, lo, hi) and ``steps_to_475`` =
-    (median, lo, hi) (``pe.ablations.summarize``); a value at ``budget`` means "not within budget".
+    ``rows``: dicts with ``group``, ``label``, ``final`` = (mean, lo, hi), ``steps_to_475`` =
+    (median, lo, hi) and ``budget`` (``pe.ablations.summarize``); a value at the budget (the
+    dashed line: the most steps any row trained) means "not within budget".
     """
+    budget = max(float(r["budget"]) for r in rows)
     fig, (ax_f, ax_s) = plt.subplots(1, 2, figsize=(11.5, 0.32 * len(rows) + 1.4), layout="constrained", sharey=True)
     y = np.arange(len(rows))[::-1]
     groups = list(dict.fromkeys(r["group"] for r in rows))

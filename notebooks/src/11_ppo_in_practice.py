@@ -170,7 +170,8 @@ assert b["entropy"][0] < 0.5 * h["entropy"][0]
 #   CartPole-v1 after training;
 # * **steps to 475**: the environment steps of the first iteration from which the mean return of
 #   the finished training episodes stays ≥ 475 to the end of training (iterations in which no
-#   episode ended are skipped; a seed that never stays there is *censored* at the budget). It
+#   episode ended are skipped; a seed that never stays there is *censored* at the budget, the
+#   50 176 steps a run trains: 50 000 rounded up to whole iterations of 1 024 steps). It
 #   has a floor: an episode of 475 steps takes 475 steps of one of the 32 environments, 15
 #   iterations, so no seed can score below 15 360 steps, and differences between settings show
 #   above that floor.
@@ -248,7 +249,7 @@ print(pe.ablations.format_table(study))
 
 # %%
 rows = pe.ablations.summary_rows(study)
-pe.plots.ablation_summary(rows, float(pe.ablations.base_config(QUICK).total_steps))
+pe.plots.ablation_summary(rows)
 
 # %% [markdown]
 # For each setting against the base (ours), `pe.ablations.intervals_overlap` decides what the

@@ -47,8 +47,12 @@ step() {  # step NAME TIMEOUT_S COMMAND...: run, log, remember a failure, go on
 }
 : > "$OUT/steps.log"
 step machine 60 bash -c "{ nvidia-smi -L 2>&1 || echo 'nvidia-smi: not available'; $PY -m ppo_edu check-env; } > '$OUT/machine.txt'"
-step notebook10 240 env PPO_EDU_QUICK="$QUICK" "$PY" -m jupyter nbconvert --to notebook --execute \
+# --allow-errors: a failing cell must not cost the cells after it (the GPU population); errors are counted next
+step notebook10 240 env PPO_EDU_QUICK="$QUICK" "$PY" -m jupyter nbconvert --to notebook --execute --allow-errors \
   --ExecutePreprocessor.timeout=220 --output-dir "$OUT" notebooks/10_cartpole_gpu.ipynb
+step "notebook10 without errors" 30 "$PY" -c "import json, sys; nb = json.load(open(sys.argv[1])); \
+errors = [o['ename'] + ': ' + o['evalue'] for c in nb['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']; \
+print('\n'.join(errors) or 'no cell raised'); sys.exit(1 if errors else 0)" "$OUT/10_cartpole_gpu.ipynb"
 : > "$OUT/single_agent.jsonl"
 for seed in $SEEDS; do
   step "single_agent seed $seed" 90 bash -c "'$PY' benchmarks/bench_ours.py --seed $seed --device $DEVICE --max-steps $MAX_STEPS >> '$OUT/single_agent.jsonl'"

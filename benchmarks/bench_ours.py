@@ -37,6 +37,17 @@ BENCH_CONFIG = dict(
 )  # fmt: skip
 
 
+def warm_trainer(script: str, device: str, overrides_json: str) -> pe.train.Trainer:
+    """A ``BENCH_CONFIG`` trainer (seed 0, one torch thread, JSON ``overrides_json``) after one warm-up
+    iteration, for the scripts that take one iteration apart (profile_iteration.py, compile_check.py)."""
+    torch.set_num_threads(1)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"{script}: --device cuda asked for, but torch sees no CUDA GPU")
+    trainer = pe.train.Trainer(pe.train.PPOConfig(**{**BENCH_CONFIG, **json.loads(overrides_json)}, device=device, seed=0))
+    trainer.iteration()  # warm-up: kernels, allocator, first-call costs
+    return trainer
+
+
 def solve_run(args, overrides: dict) -> dict:
     """Train for the whole budget, evaluating under benchmarks/protocol.py."""
     seed = pe.train.SEED_STREAMS * args.seed  # benchmark seeds 0, 1, 2, ... share no random stream (trainer seeds 0, 3, 6, ...)

@@ -30,7 +30,7 @@ if "--warm-cache" not in sys.argv:  # a learner's first compile is cold: no kern
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ours import BENCH_CONFIG  # noqa: E402
+from bench_ours import warm_trainer  # noqa: E402
 
 import ppo_edu as pe  # noqa: E402
 
@@ -58,12 +58,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=100, help="timed steps of each kind")
     parser.add_argument("--warm-cache", action="store_true", help="let inductor reuse kernels compiled by earlier runs")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("compile_check.py: --device cuda asked for, but torch sees no CUDA GPU")
-    cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **json.loads(args.config)}, device=args.device, seed=0)
-    trainer = pe.train.Trainer(cfg)
-    trainer.iteration()  # a trained-for-one-iteration policy, and warm kernels
+    trainer = warm_trainer("compile_check.py", args.device, args.config)  # a policy trained for one iteration
+    cfg = trainer.config
     agent, mbs = trainer.agent, real_minibatches(trainer)
     sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
     compiled_loss = torch.compile(lambda mb: pe.train.ppo_loss(agent, mb, cfg), backend=args.backend, mode=args.mode)

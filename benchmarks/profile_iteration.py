@@ -24,7 +24,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ours import BENCH_CONFIG  # noqa: E402
+from bench_ours import warm_trainer  # noqa: E402
 
 import ppo_edu as pe  # noqa: E402
 
@@ -89,12 +89,8 @@ def main() -> None:
     parser.add_argument("--config", default="{}", help="JSON overrides of BENCH_CONFIG")
     parser.add_argument("--time", type=int, default=0, metavar="N", help="also time N iterations without the profiler")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("profile_iteration.py: --device cuda asked for, but torch sees no CUDA GPU")
-    cfg = pe.train.PPOConfig(**{**BENCH_CONFIG, **json.loads(args.config)}, device=args.device, seed=0)
-    tr = pe.train.Trainer(cfg)
-    tr.iteration()  # warm-up
+    tr = warm_trainer("profile_iteration.py", args.device, args.config)
+    cfg = tr.config
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if tr.device.type == "cuda" else [])
     reads = {}
     with profile(activities=acts) as prof:

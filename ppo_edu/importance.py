@@ -137,6 +137,20 @@ def ess_fraction(target: Any, behaviour: Any) -> Tensor:
     return 1 / (1 + chi_squared(target, behaviour))
 
 
+def trajectory_ess_fraction(target: Any, behaviour: Any, steps: int) -> Tensor:
+    """The large-N ESS/N of whole-trajectory weights W = Π_{t<T} π(a_t)/μ(a_t) over T independent draws.
+
+    The draws are independent, so E_μ[W²] = Π_t E_μ[w_t²] = (1 + χ²(π ‖ μ))^T and the fraction is
+    (1 + χ²)^(−T): it falls exponentially with the length, eq. (4.4).
+
+    Shapes:
+        target, behaviour: (K,);  steps: an integer T ≥ 1;  result: ().
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps: expected an integer T >= 1, got {steps!r}")
+    return ess_fraction(target, behaviour) ** steps
+
+
 def is_variance(target: Any, behaviour: Any, f: Any) -> Tensor:
     """Exact variance of the one-sample IS estimate w(a) f(a), a ~ μ, eq. (4.2).
 

@@ -277,6 +277,51 @@ def trpo_lower_bound(mdp: TabularMDP, theta: Any, theta_old: Any) -> Tensor:
     return surrogate_objective(mdp, theta, theta_old) - C * max_kl(theta_old, theta)
 
 
+def mean_tv_lower_bound(mdp: TabularMDP, theta: Any, theta_old: Any) -> Tensor:
+    """The bound with the *average* distance (Achiam et al. 2017, Corollary 1), eq. (4.10):
+
+    J(θ) − J(θ_old) ≥ L_θold(θ) − 2γε/(1 − γ) · Σ_s d^old(s) TV_s,  ε = max_s |Σ_a π_θ(a|s) A^old(s, a)|,
+    TV_s = ½ Σ_a |π_θ(a|s) − π_old(a|s)|, with d^old the unnormalised discounted visits of :func:`discounted_visitation`
+    (the paper's (1 − γ)-normalised d, times 1/(1 − γ)). Terminal states count as absorbing, where both
+    policies agree and the advantage is 0, so the sum runs over the states of the table.
+
+    Shapes:
+        theta, theta_old: (S, A);  result: ().
+    """
+    if mdp.gamma >= 1:
+        raise ValueError(f"mdp: the bound needs γ < 1, got γ = {mdp.gamma}")
+    pi_old = softmax_policy(_theta(theta_old, mdp)).detach()
+    pi = softmax_policy(_theta(theta, mdp))
+    if pi.shape != pi_old.shape:
+        raise ValueError(f"theta: expected the shape of theta_old {tuple(pi_old.shape)}, got {tuple(pi.shape)}")
+    eps = (pi * advantages(mdp, pi_old)).sum(-1).abs().max()
+    tv = 0.5 * (pi - pi_old).abs().sum(-1)
+    penalty = 2 * mdp.gamma * eps / (1 - mdp.gamma) * (discounted_visitation(mdp, pi_old) @ tv)
+    return surrogate_objective(mdp, theta, theta_old) - penalty
+
+
+def trajectory_ess_fraction(mdp: TabularMDP, target: Any, behaviour: Any) -> Tensor:
+    """The exact large-N ESS/N of whole-episode weights W(τ) = Π_t π(a_t|s_t)/μ(a_t|s_t), τ ~ μ: 1/E_μ[W²].
+
+    With k(s, a) = π(a|s)²/μ(a|s), the second moment from state s, M(s) = E_μ[W² | s_0 = s], obeys
+    M(s) = Σ_a k(s, a) [(1 − Σ_s' P(s'|s, a)) + Σ_s' P(s'|s, a) M(s')]: one linear solve, then
+    E_μ[W²] = μ0ᵀM. Where that recursion does not converge (spectral radius of Σ_a k P at least 1)
+    E_μ[W²] is infinite and the fraction is 0.
+
+    Shapes:
+        target, behaviour: (S, A) probabilities;  result: ().
+    """
+    pi, mu = _policy(mdp, target), _policy(mdp, behaviour)
+    if bool(((mu == 0) & (pi > 0)).any()):
+        raise ValueError("behaviour: expected μ(a|s) > 0 wherever π(a|s) > 0 (otherwise IS cannot see those actions)")
+    k = torch.where(pi > 0, pi**2 / mu.clamp_min(torch.finfo(mu.dtype).tiny), torch.zeros_like(pi))
+    K = torch.einsum("sa,sat->st", k, mdp.P)
+    if float(torch.linalg.eigvals(K).abs().max()) >= 1.0:
+        return torch.tensor(0.0, dtype=torch.float64)
+    M = torch.linalg.solve(torch.eye(mdp.n_states, dtype=torch.float64) - K, (k * (1 - mdp.P.sum(-1))).sum(-1))
+    return 1 / (mdp.mu0 @ M)
+
+
 @dataclass(frozen=True)
 class Episodes:
     """N sampled episodes, padded to the longest one and stored time-major.

@@ -67,10 +67,16 @@ def test_surrogate_catches_a_missing_detach():
     assert pe.exercises.surrogate_objective.check(detached).passed
 
 
-def test_ess_fraction_hand_worked_and_below_the_kl_bound():
-    # π = [½, ½], μ = [0.8, 0.2]: E_μ[w²] = 0.25/0.8 + 0.25/0.2 = 1.5625, so ESS/N = 0.64
+def test_trajectory_ess_fraction_hand_worked_and_its_mistakes():
+    # π = [½, ½], μ = [0.8, 0.2]: E_μ[w²] = 0.25/0.8 + 0.25/0.2 = 1.5625 per step, so 3 steps keep 1.5625^-3 = 0.262
     pi, mu = torch.tensor([0.5, 0.5], dtype=torch.float64), torch.tensor([0.8, 0.2], dtype=torch.float64)
-    assert abs(float(pe.importance.ess_fraction(pi, mu)) - 0.64) < 1e-12
-    assert pe.exercises.ess_fraction.check(nb04_importance_sampling.ess_fraction_solution).passed
-    kl_bound = lambda target, behaviour: torch.exp(-(target * (target / behaviour).log()).sum())  # noqa: E731
-    assert pe.exercises.ess_fraction.check(kl_bound).mistake == "kl_instead_of_chi2"
+    assert abs(float(pe.importance.trajectory_ess_fraction(pi, mu, 3)) - 1.5625**-3) < 1e-12
+    ex = pe.exercises.trajectory_ess_fraction
+    assert ex.check(nb04_importance_sampling.trajectory_ess_fraction_solution).passed
+    wrong = {
+        "single_step": lambda target, behaviour, steps: 1 / (target**2 / behaviour).sum(),
+        "linear_in_steps": lambda target, behaviour, steps: 1 / (1 + steps * ((target - behaviour) ** 2 / behaviour).sum()),
+        "kl_instead_of_chi2": lambda target, behaviour, steps: torch.exp(-steps * (target * (target / behaviour).log()).sum()),
+    }
+    for name, fn in wrong.items():
+        assert ex.check(fn).mistake == name

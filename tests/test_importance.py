@@ -95,3 +95,12 @@ def test_chi_squared_and_ess_fraction_by_hand():
     assert float(imp.chi_squared(q, q)) == 0.0
     with pytest.raises(ValueError, match="behaviour"):
         imp.chi_squared(p, torch.tensor([1.0, 0.0]))
+
+
+def test_trajectory_ess_fraction_is_the_step_fraction_to_the_power_t():
+    p, q = torch.tensor([0.5, 0.5], dtype=torch.float64), torch.tensor([0.8, 0.2], dtype=torch.float64)
+    assert float(imp.trajectory_ess_fraction(p, q, 1)) == pytest.approx(0.64)
+    assert float(imp.trajectory_ess_fraction(p, q, 4)) == pytest.approx(0.64**4)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="steps"):
+            imp.trajectory_ess_fraction(p, q, bad)

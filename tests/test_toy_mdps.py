@@ -191,3 +191,52 @@ def test_trpo_bound_holds_and_max_kl_by_hand():
     assert float(tm.trpo_lower_bound(mdp, theta, theta_old)) == pytest.approx(want_bound)
     with pytest.raises(ValueError, match="γ < 1"):
         tm.trpo_lower_bound(mdp.with_gamma(1.0), theta, theta_old)
+
+
+def test_mean_tv_bound_holds_is_tighter_than_trpo_and_matches_a_hand_computation():
+    # Achiam et al. (2017), Corollary 1, eq. (4.10): valid on random MDPs and directions, and never below TRPO's (4.9)
+    for seed in range(12):
+        mdp = tm.random_mdp(4, 3, seed=seed)
+        g = torch.Generator().manual_seed(seed)
+        theta_old = torch.randn(4, 3, generator=g, dtype=torch.float64)
+        for scale in (0.01, 0.1, 1.0, 3.0):
+            theta = theta_old + scale * torch.randn(4, 3, generator=g, dtype=torch.float64)
+            gain = float(tm.objective(mdp, theta) - tm.objective(mdp, theta_old))
+            bound = float(tm.mean_tv_lower_bound(mdp, theta, theta_old))
+            assert bound <= gain + 1e-12
+            assert bound >= float(tm.trpo_lower_bound(mdp, theta, theta_old)) - 1e-12
+    # by hand: corridor, π_old uniform, state 1 moves to π = (¼, ¾): TV_1 = ¼, other states 0
+    mdp = tm.corridor(slip=0.5)
+    theta_old = torch.zeros(3, 2, dtype=torch.float64)
+    theta = theta_old.clone()
+    theta[1, 1] = math.log(3.0)
+    pi, adv = tm.softmax_policy(theta), tm.advantages(mdp, tm.softmax_policy(theta_old))
+    eps = float((pi * adv).sum(-1).abs().max())
+    d1 = float(tm.discounted_visitation(mdp, tm.softmax_policy(theta_old))[1])
+    want = float(tm.surrogate_objective(mdp, theta, theta_old)) - 2 * 0.9 * eps / 0.1 * d1 * 0.25
+    assert float(tm.mean_tv_lower_bound(mdp, theta, theta_old)) == pytest.approx(want)
+    with pytest.raises(ValueError, match="γ < 1"):
+        tm.mean_tv_lower_bound(mdp.with_gamma(1.0), theta, theta_old)
+
+
+def test_trajectory_ess_fraction_closed_form_and_monte_carlo():
+    # one state, two actions, each step continues with probability c: E[W²] = Σ_T (1 − c) c^(T−1) m^T = m(1 − c)/(1 − cm)
+    c = 0.6
+    one = tm.TabularMDP(torch.full((1, 2, 1), c, dtype=torch.float64), torch.zeros(1, 2), [1.0], gamma=1.0)
+    pi, mu = torch.tensor([[0.5, 0.5]], dtype=torch.float64), torch.tensor([[0.8, 0.2]], dtype=torch.float64)
+    m = 0.25 / 0.8 + 0.25 / 0.2
+    assert float(tm.trajectory_ess_fraction(one, pi, mu)) == pytest.approx((1 - c * m) / (m * (1 - c)))
+    assert float(tm.trajectory_ess_fraction(one, mu, mu)) == pytest.approx(1.0)  # on-policy: every weight is 1
+    assert float(tm.trajectory_ess_fraction(tm.TabularMDP(torch.full((1, 2, 1), 0.7, dtype=torch.float64),
+                                                          torch.zeros(1, 2), [1.0], gamma=1.0), pi, mu)) == 0.0  # c·m ≥ 1
+    # the corridor: against the mean of W² over sampled episodes
+    mdp = tm.corridor()
+    target = tm.softmax_policy(torch.tensor([[-0.3, 0.3], [0.0, 0.4], [0.2, 0.5]], dtype=torch.float64))
+    behaviour = tm.softmax_policy(torch.zeros(3, 2, dtype=torch.float64))
+    eps = tm.sample_episodes(mdp, behaviour, 100_000, torch.Generator().manual_seed(0))
+    logw = (target.log() - behaviour.log())[eps.states, eps.actions] * eps.mask
+    w2 = torch.exp(2 * logw.sum(0))
+    exact = 1 / float(tm.trajectory_ess_fraction(mdp, target, behaviour))
+    assert abs(float(w2.mean()) - exact) < 5 * float(w2.std()) / len(w2) ** 0.5
+    with pytest.raises(ValueError, match="behaviour"):
+        tm.trajectory_ess_fraction(mdp, target, torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.5, 0.5]], dtype=torch.float64))

@@ -46,7 +46,7 @@ print(lhs, "=", rhs)
 # %% [markdown]
 # A small example: four actions; $\mu$ rarely picks the last one. The target $\pi$ is $\mu$'s
 # logits moved by $\alpha u$, where $u$ shifts mass onto that rare action ($\alpha$ is the size
-# of the policy shift; $\delta$ is kept for the TD residual of notebooks 06–07). For $\alpha = 2$,
+# of the policy shift). For $\alpha = 2$,
 # the IS estimate from 2 000 samples of $\mu$, repeated 500 times, averages to the exact
 # $\mathbb{E}_\pi[f]$ (within a few standard errors):
 
@@ -118,18 +118,22 @@ for shift in shifts:
     w = (p / mu)[a]
     kls.append(float(imp.kl_divergence(p, mu)))
     var_exact.append(float(imp.is_variance(p, mu, f)))
+    by_enumeration = float((mu * (p / mu * f) ** 2).sum() - (mu * (p / mu) * f).sum() ** 2)  # Var by its definition
+    assert abs(var_exact[-1] - by_enumeration) < 1e-12  # (4.2)
     var_measured.append(float((w * f[a]).var()))
     ess_exact.append(1 / float(imp.second_moment(p, mu)))
     ess_measured.append(float(imp.effective_sample_size(w.reshape(-1, 100).T).mean()) / 100)  # batches of N = 100
 assert np.allclose(var_measured, var_exact, rtol=0.25)
 assert np.allclose(ess_measured, ess_exact, atol=0.08)
-assert ess_measured[-1] > ess_exact[-1]  # small batches look healthier than they are (see below)
+assert ess_measured[-1] > 1.5 * ess_exact[-1]  # small batches look healthier than they are (see below)
+print(f"at α = 4: ESS/N of batches of 100 = {ess_measured[-1]:.3f}, large-N value {ess_exact[-1]:.3f}, "
+      f"ratio {ess_measured[-1] / ess_exact[-1]:.1f}")
 pe.plots.importance_drift(kls, var_exact, var_measured, ess_exact, ess_measured)
 
 # %% [markdown]
 # The measured points follow the exact variance. The measured ESS of batches of 100 sits
 # *above* its large-$N$ value $1/\mathbb{E}_\mu[w^2]$ once the policies are far apart (at KL ≈ 2,
-# close to twice as high in the full run): a small batch often misses the rare, heavy weights
+# about twice as high, printed above): a small batch often misses the rare, heavy weights
 # altogether, so it *looks* healthier than it is. That is
 # the treacherous side of importance sampling: the damage hides in rare samples.
 #
@@ -143,13 +147,24 @@ for shift in (0.0, 1.0, 2.0, 3.0, 4.0):
           f"   ESS/N ≈ {1 / float(imp.second_moment(p, mu)):.3f}")
 assert float(imp.is_variance(target(4.0), mu, f)) > 400 * float(imp.is_variance(target(0.0), mu, f))
 assert 1 / float(imp.second_moment(target(4.0), mu)) < 0.06
+p4 = target(4.0)
+var_on_policy = float((p4 * f**2).sum() - (p4 * f).sum() ** 2)  # one sample drawn from π itself
+worth = 100 * var_on_policy / float(imp.is_variance(p4, mu, f))  # on-policy samples that 100 weighted ones are worth
+print(f"α = 4.0:  Var_π[f] = {var_on_policy:.3f} on-policy;  one weighted sample has "
+      f"{float(imp.is_variance(p4, mu, f)) / var_on_policy:.0f}× that;  100 weighted samples are worth {worth:.1f} "
+      f"on-policy ones for this f (the f-free ESS says {100 / float(imp.second_moment(p4, mu)):.1f})")
+assert worth < 1 and 100 / float(imp.second_moment(p4, mu)) > 5 * worth
 
 # %% [markdown]
 # By KL ≈ 2.2 nats the variance of one weighted sample is about 500 times what it was at
-# $\alpha = 0$, and 100 weighted samples are worth about five (ESS/N ≈ 0.05). **Importance
-# sampling only works while the policies stay close**, which is the whole motivation for PPO's
-# clipping (05) and TRPO's KL constraint.
-#
+# $\alpha = 0$ (where every weight is 1), and 164 times that of one sample drawn from $\pi$
+# itself: for this $f$, 100 weighted samples are worth less than one on-policy sample. The
+# ESS (4.3) does not look at $f$: it is a rule of thumb for any $f$ (about 5 of 100 here), and for
+# this $f$ it flatters importance sampling about eightfold. Either way, **importance sampling only
+# works while the policies stay close**, which is the whole motivation for PPO's clipping (05)
+# and TRPO's KL constraint.
+
+# %% [markdown]
 # ## 2b. What the ESS depends on: $\chi^2$, with KL a proxy
 #
 # The large-$N$ ESS fraction is not a function of the KL. Expanding the second moment,
@@ -188,16 +203,19 @@ print("KL(π‖μ) / KL(μ‖π) for α = 0.2, 0.1, 0.05:", [round(k, 3) for k i
 # %% [markdown]
 # Same KL, and the ESS is 0.35 against 0.60: the $\chi^2$ divergence, which weighs each
 # action's change by $1/\mu(a)$, sees that moving mass onto a rare action is what hurts.
-#
+
+# %% [markdown]
 # *Which KL?* This notebook measures $\mathrm{KL}(\pi\|\mu)$, new ‖ old: it is
 # $\mathbb{E}_\pi[\log w]$, an expectation under the target, and it is the direction that bounds
 # the ESS in (4.3b). Notebook 05 (PPO-penalty, TRPO) uses $\mathrm{KL}(\pi_\text{old}\|\pi_\theta)$,
 # old ‖ new, because that one is an expectation under the policy that collected the batch, so the
 # batch itself estimates it ($\mathbb{E}_{a\sim\pi_\text{old}}[-\log\rho]$), and it is the
-# direction of TRPO's theory (§4 below). The two directions are not the same divergence (the
+# direction TRPO writes (§4 below; its bound comes from the total-variation distance, which
+# bounds both directions alike, so it holds either way). The two directions are not the same divergence (the
 # reverse KL above ranks the two targets the other way round), but for small steps both equal
 # $\tfrac12\Delta\theta^\top F\Delta\theta$ to second order, and their ratio tends to 1.
-#
+
+# %% [markdown]
 # **Exercise 4.2.** Write the effective sample size (4.3) of a 1-D tensor of weights.
 
 # %%
@@ -217,7 +235,8 @@ pe.exercises.effective_sample_size.check(effective_sample_size)
 #
 # $$\frac{p_\theta(\tau)}{p_{\theta'}(\tau)} = \frac{\nu_0(s_0)\prod_t \pi_\theta(a_t|s_t)\,P(s_{t+1}|s_t,a_t)}{\nu_0(s_0)\prod_t \pi_{\theta'}(a_t|s_t)\,P(s_{t+1}|s_t,a_t)} = \prod_{t} \frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta'}(a_t\mid s_t)}. \tag{4.4}$$
 #
-# A product of $T$ ratios: its variance grows roughly exponentially with the episode length, and
+# A product of $T$ ratios: its variance grows roughly exponentially with the episode length
+# (exactly so when the steps are independent: Exercise 4.4), and
 # its ESS collapses even when every single-step ratio is tame. On the corridor, episodes of
 # $\theta' = 0$ reweighted to $\theta = \theta' + 1.5\,u$ ($u$ the unit gradient direction of notebook 01):
 
@@ -235,8 +254,10 @@ step_w = torch.exp(log_ratio[episodes.mask])  # one ratio per step
 traj_w = torch.exp((log_ratio * episodes.mask).sum(0))  # one product per episode, eq. (4.4)
 ess_step = float(imp.effective_sample_size(step_w)) / len(step_w)
 ess_traj = float(imp.effective_sample_size(traj_w)) / len(traj_w)
-assert ess_traj < ess_step
-print(f"ESS/N of per-step ratios: {ess_step:.2f}    of whole-trajectory ratios: {ess_traj:.2f}")
+ess_traj_exact = float(tm.trajectory_ess_fraction(mdp, tm.softmax_policy(theta_new), tm.softmax_policy(theta_old)))
+assert ess_traj < ess_step and abs(ess_traj - ess_traj_exact) < 0.05
+print(f"ESS/N of per-step ratios: {ess_step:.2f}    of whole-trajectory ratios: {ess_traj:.2f} "
+      f"(exact large-N value {ess_traj_exact:.3f}, one linear solve: pe.toy_mdps.trajectory_ess_fraction)")
 
 # %% [markdown]
 # Even with episodes of three steps on average, the trajectory ratios keep a much smaller share
@@ -280,16 +301,19 @@ assert ess_by_length[0] > ess_by_length[1] > ess_by_length[2]
 # $\sum_t \gamma^t(\gamma V'(s_{t+1}) - V'(s_t)) = -V'(s_0)$, so
 # $\mathbb{E}_{\tau\sim\pi_\theta}[\sum_t \gamma^t A'(s_t, a_t)] = \mathbb{E}_{\tau\sim\pi_\theta}[\sum_t \gamma^t r_t] - \mathbb{E}[V'(s_0)] = J(\theta) - J(\theta')$,
 # and grouping the steps by state gives (4.5).
-#
+
+# %% [markdown]
 # *For readers of the source notes.* They write the objective first with the advantage of the
 # policy being optimised, $A^{\pi_\theta}$, and a few lines later, without comment, with the old
 # policy's $A^{\pi_{\theta_k}}$. Only the old one is right: (4.5) holds with $A'$, and $A'$ is the
 # only advantage that the old data can estimate (the new policy's advantage would change with
 # every step of the update).
-#
+
+# %% [markdown]
 # The action part of (4.5) is an importance ratio we can compute. The state part,
 # $d^{\pi_\theta}$, needs the ratio $d^{\pi_\theta}(s)/d^{\pi_{\theta'}}(s)$, which depends on the
-# unknown dynamics and, written out per trajectory, is the exploding product (4.4) again. So we
+# unknown dynamics; estimated from the old episodes, the state of step $t$ is reweighted by the
+# ratios of all the steps before it, $\prod_{k<t}\rho_k$: the exploding product (4.4) again. So we
 # **drop it**: replace $d^{\pi_\theta}$ by $d^{\pi_{\theta'}}$. That gives the surrogate
 #
 # $$L_{\theta'}(\theta) = \sum_s d^{\pi_{\theta'}}(s) \sum_a \pi_\theta(a\mid s)\, A'(s, a) = \mathbb{E}_{\tau\sim\pi_{\theta'}}\Big[\sum_t \gamma^t\, \frac{\pi_\theta(a_t\mid s_t)}{\pi_{\theta'}(a_t\mid s_t)}\, A'(s_t, a_t)\Big], \tag{4.6}$$
@@ -326,6 +350,26 @@ print(f"true gain J(θ) − J(θ') = {gain:.4f}   (4.5) with new states = {pdl:.
 print("∇L at θ' equals ∇J(θ'):", bool(torch.allclose(grad_surrogate, grad_old, atol=1e-12)))
 
 # %% [markdown]
+# The same two numbers from the sampled episodes of §3. Weighting step $t$ by the ratios of all
+# the steps up to it, $\prod_{k\le t}\rho_k$ (*per-decision* importance sampling), estimates the
+# true gain without bias: the state ratio is the $\prod_{k<t}$ part. Keeping only $\rho_t$ estimates
+# the surrogate. What separates the two estimates is exactly the dropped state ratio:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+A_old = tm.advantages(mdp, tm.softmax_policy(theta_old))  # the exact A' as the advantage estimate
+adv_steps = A_old[episodes.states, episodes.actions] * episodes.mask
+discount = mdp.gamma ** torch.arange(log_ratio.shape[0], dtype=torch.float64)[:, None]
+masked_log_ratio = log_ratio * episodes.mask
+per_decision = (discount * torch.exp(masked_log_ratio.cumsum(0)) * adv_steps).sum(0)  # Π_{k≤t} ρ_k, per episode
+per_step = (discount * torch.exp(masked_log_ratio) * adv_steps).sum(0)  # ρ_t alone: the surrogate (4.6)
+for name, est, exact_value in (("Π_{k≤t} ρ_k (unbiased for the gain)", per_decision, gain), ("ρ_t alone (the surrogate)", per_step, surr)):
+    se = float(est.std()) / len(est) ** 0.5
+    print(f"{name:<36}: {float(est.mean()):.4f} ± {se:.4f} (s.e.)   exact {exact_value:.4f}")
+    assert abs(float(est.mean()) - exact_value) < 4 * se
+assert float(per_decision.std()) > float(per_step.std())  # the state ratio's price: more variance
+
+# %% [markdown]
 # Along the line $\theta = \theta' + \alpha u$ the two curves share their tangent at $\alpha = 0$
 # and part as $\alpha$ grows:
 
@@ -349,7 +393,9 @@ pe.plots.surrogate_vs_objective(alphas, true_gain, surrogate, slope=float(grad_o
 # Make the corridor slippery (each inner move fails with probability 0.5 instead of 0.2): now the
 # surrogate over-promises along the whole line, and it keeps rising after the true gain has peaked.
 #
-# TRPO (Schulman et al., 2015, Theorem 1) turns the second-order error into a guarantee:
+# TRPO (Schulman et al., 2015) turns the second-order error into a guarantee. Their Theorem 1 is
+# stated with the largest total-variation distance $\max_s \mathrm{TV}_s$, squared; since
+# $\mathrm{TV}^2 \le \mathrm{KL}$ (Pinsker's inequality, in either direction), it gives their eq. (9):
 #
 # $$J(\theta) - J(\theta') \;\ge\; L_{\theta'}(\theta) - C\, \mathrm{KL}_\text{max}, \qquad C = \frac{4\varepsilon\gamma}{(1-\gamma)^2},\quad \varepsilon = \max_{s,a}|A'(s,a)|,\quad \mathrm{KL}_\text{max} = \max_s \mathrm{KL}\big(\pi_{\theta'}(\cdot|s)\,\|\,\pi_\theta(\cdot|s)\big). \tag{4.9}$$
 #
@@ -376,7 +422,7 @@ assert tiny[0] > 0 > tiny[1]
 print(f"true gain peaks at α = {best_true:.1f} ({float(gain_s.max()):.3f}); L keeps rising to α = {best_surr:.1f}, "
       f"where the true gain is {float(gain_s[alphas.argmax()]):.3f} and L promises {float(surr_s.max()):.3f}")
 print(f"TRPO bound: {tiny[0]:.1e} at α = 0.001, {tiny[1]:.1e} at α = 0.01, {float(bound_s[pos].max()):.3f} at best "
-      f"for α ≥ 0.1")
+      f"for α ≥ 0.1;  C = 4εγ/(1 − γ)² = {4 * float(tm.advantages(slippery, pi_old).abs().max()) * 0.9 / 0.1**2:.1f}")
 
 # %%
 pe.plots.surrogate_vs_objective(alphas, gain_s, surr_s, slope=float(grad_s.norm()), bound=bound_s,
@@ -391,13 +437,46 @@ pe.plots.surrogate_vs_objective(alphas, gain_s, surr_s, slope=float(grad_s.norm(
 # PPO replaces both by the clip. A step that maximises $L$ without a leash can go where $L$ and
 # $J$ disagree.
 #
+# TRPO's paper calls its average-KL constraint a heuristic. Achiam et al. (2017, Corollary 1)
+# later proved a bound with an *average* distance, weighted by the old policy's visits:
+#
+# $$J(\theta) - J(\theta') \;\ge\; L_{\theta'}(\theta) - \frac{2\gamma\,\varepsilon''}{1-\gamma} \sum_s d^{\pi_{\theta'}}(s)\, \mathrm{TV}_s, \qquad \varepsilon'' = \max_s \Big|\sum_a \pi_\theta(a|s)\, A'(s,a)\Big|, \quad \mathrm{TV}_s = \tfrac12 \sum_a \big|\pi_\theta(a|s) - \pi_{\theta'}(a|s)\big| \tag{4.10}$$
+#
+# (their $d$ is normalised by $1 - \gamma$, which turns our $1/(1-\gamma)$ into their
+# $1/(1-\gamma)^2$). `pe.toy_mdps.mean_tv_lower_bound` computes it, on the same slippery line,
+# near $\theta'$:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+near = torch.linspace(0.0, 0.2, 2001, dtype=torch.float64)
+gain_near = torch.stack([tm.objective(slippery, theta_old + al * u_s) for al in near]) - tm.objective(slippery, theta_old)
+trpo_near = torch.stack([tm.trpo_lower_bound(slippery, theta_old + al * u_s, theta_old) for al in near])
+tv_near = torch.stack([tm.mean_tv_lower_bound(slippery, theta_old + al * u_s, theta_old) for al in near])
+assert bool((tv_near <= gain_near + 1e-12).all()) and bool((tv_near >= trpo_near - 1e-12).all())  # valid, and tighter
+for name, b in (("TRPO (4.9)", trpo_near), ("average TV (4.10)", tv_near)):
+    i = int(b.argmax())
+    print(f"{name:>18}: best at α = {float(near[i]):.4f}, guaranteeing {float(b[i]):.5f} (true gain there "
+          f"{float(gain_near[i]):.5f}); positive up to α = {float(near[b > 0].max()):.4f}")
+assert float(near[tv_near.argmax()]) > 10 * float(near[trpo_near.argmax()]) and float(tv_near.max()) > 10 * float(trpo_near.max())
+print(f"the true gain's peak on the whole line: {float(gain_s.max()):.3f} at α = {best_true:.1f}")
+
+# %% [markdown]
+# The average-distance bound is valid too, and tighter everywhere on this line: maximising it
+# takes a step about 19 times longer than TRPO's bound allows and guarantees about 19 times more.
+# It is still cautious, far short of the true gain's peak: a guarantee that holds for every MDP
+# with these constants has to be. It is the rigorous form of what TRPO's average-KL constraint
+# and PPO's clip do in practice: keep the new policy close *on average over the states the old one
+# visits*.
+
+# %% [markdown]
 # *For readers of the source notes.* Their TRPO derivation of this step (written with the
 # normalised visits $\nu = (1 - \gamma)d$, and with $\theta'$ for the *new* parameters, the other way round from
 # here) has two slips. The factor $1/(1 - \gamma)$ in front of the expectation disappears when the
 # ratio is introduced. And after the ratio is introduced the actions are still written as drawn from
 # the new policy: with the ratio inside they must come from the *old* one, as in (4.6). Drawing
 # them from the new policy *and* multiplying by new/old counts the change twice.
-#
+
+# %% [markdown]
 # ## 5. The sample surrogate and its gradient
 #
 # With episodes from $\theta'$, (4.6) is estimated by averaging over episodes; the advantages and
@@ -415,7 +494,6 @@ pe.plots.surrogate_vs_objective(alphas, gain_s, surr_s, slope=float(grad_s.norm(
 # NBVAL_CHECK_OUTPUT
 grad_l, pg_form, same = pe.symbolic.surrogate_gradient_at_old(3)
 assert same
-A_old = tm.advantages(mdp, tm.softmax_policy(theta_old))
 w_adv = pg.discount_weights(A_old[episodes.states, episodes.actions], episodes.mask, mdp.gamma)
 logp_old = pg.log_probs(theta_old, episodes.states, episodes.actions)
 theta_req = theta_old.clone().requires_grad_(True)
@@ -451,27 +529,31 @@ pe.exercises.surrogate_objective.check(surrogate_objective)
 pe.exercises.surrogate_objective.check(lambda logp_new, logp_old, advantages: (logp_new * advantages).mean())
 
 # %% [markdown]
-# **Exercise 4.4 (derive).** Without drawing a single sample, how many effective samples will a
-# batch of $N$ draws from $\mu$ be worth for estimating under $\pi$? Derive the large-$N$ ESS
-# fraction from (4.3): write `ess_fraction(target, behaviour)` for two categorical distributions
-# $\pi$ (target) and $\mu$ (behaviour) given as probability vectors. *Predict first:* for $\pi = [0.5, 0.5]$ and $\mu = [0.8, 0.2]$, is it above
-# or below one half? (Work out $\mathbb{E}_\mu[w^2]$ by hand.)
+# **Exercise 4.4 (derive).** §3 saw whole-trajectory weights lose their effective samples as
+# episodes get longer. Make that exact in the simplest case: a "trajectory" of $T$ actions drawn
+# *independently* from $\mu$, reweighted to $\pi$ by the product of the $T$ ratios (4.4). Derive
+# the large-$N$ ESS fraction of these weights from (4.3) and write
+# `trajectory_ess_fraction(target, behaviour, steps)` for two categorical distributions given as
+# probability vectors and $T$ = `steps`. *Predict first:* for $\pi = [0.5, 0.5]$,
+# $\mu = [0.8, 0.2]$ and $T = 3$, is it above or below $1/8$? (Work out $\mathbb{E}_\mu[w^2]$ for one
+# step by hand.)
 
 # %%
-def ess_fraction(target, behaviour):
+def trajectory_ess_fraction(target, behaviour, steps):
     ### BEGIN SOLUTION
-    second_moment = (target**2 / behaviour).sum()  # E_μ[w²] = Σ_a μ(a) (π(a)/μ(a))²
-    return 1 / second_moment
+    second_moment = (target**2 / behaviour).sum()  # one step: E_μ[w²] = Σ_a π(a)²/μ(a) = 1 + χ²
+    return second_moment ** (-steps)  # independent factors: E_μ[Π_t w_t²] = Π_t E_μ[w_t²]
     ### END SOLUTION
 
 
-pe.exercises.ess_fraction.check(ess_fraction)
+pe.exercises.trajectory_ess_fraction.check(trajectory_ess_fraction)
 
 # %% [markdown] tags=["solution-demo"]
-# A tempting shortcut, $e^{-\mathrm{KL}(\pi\|\mu)}$, is only the upper bound of (4.3b):
+# A tempting shortcut, $e^{-T\,\mathrm{KL}(\pi\|\mu)}$, is only the upper bound of (4.3b), once per step:
 
 # %% tags=["solution-demo"]
-result = pe.exercises.ess_fraction.check(lambda target, behaviour: torch.exp(-(target * (target / behaviour).log()).sum()))
+result = pe.exercises.trajectory_ess_fraction.check(
+    lambda target, behaviour, steps: torch.exp(-steps * (target * (target / behaviour).log()).sum()))
 assert result.mistake == "kl_instead_of_chi2"
 print(result)
 
@@ -479,18 +561,23 @@ print(result)
 # ## Recap
 #
 # * $\mathbb{E}_\pi[f] = \mathbb{E}_\mu[(\pi/\mu) f]$ (4.1): unbiased, as long as $\mu > 0$ wherever $\pi f \ne 0$.
-# * Its variance (4.2) explodes and the ESS (4.3) collapses as the policies drift apart: measured
-#   here, 500× the variance and ESS/N ≈ 5 % at KL ≈ 2.
+# * Its variance (4.2) explodes and the ESS (4.3) collapses as the policies drift apart: at
+#   KL ≈ 2.2 one weighted sample had 164× the variance of an on-policy one (100 were worth less
+#   than one), while the f-free ESS rule said 5 %.
 # * $\mathbb{E}_\mu[w^2] = 1 + \chi^2(\pi\|\mu)$ (4.3b): the $\chi^2$ divergence sets the ESS; KL is a
 #   proxy that only bounds it ($\mathrm{ESS}/N \le e^{-\mathrm{KL}}$), and at equal KL the ESS was 0.35
 #   against 0.60.
 # * Whole-trajectory ratios (4.4) are products of per-step ratios: far worse, and the worse the
-#   longer the episode.
+#   longer the episode ($(1 + \chi^2)^{-T}$ for independent steps).
 # * The exact gain $J(\theta) - J(\theta')$ uses the new policy's states and the *old* advantage
 #   (4.5). Dropping the state ratio gives the surrogate $L_{\theta'}(\theta)$ (4.6), which matches
 #   $J$ in value and gradient at $\theta'$ (4.7), so the error is second order: fine near
 #   $\theta'$, wrong far away, and in either direction (the slippery corridor over-promised).
-#   TRPO's bound (4.9) is safe but so loose that maximising it barely moves.
+#   From samples, per-decision ratios $\prod_{k\le t}\rho_k$ estimate the gain, $\rho_t$ alone the
+#   surrogate.
+# * TRPO's bound (4.9) is safe but so loose that maximising it barely moves; the average-distance
+#   bound (4.10) of Achiam et al. is tighter, still cautious, and is the rigorous basis for
+#   constraining the *average* divergence.
 # * The sample surrogate (4.8), mean of $\rho_t \hat A_t$, has at $\theta = \theta'$ exactly the
 #   REINFORCE gradient.
 #

@@ -126,43 +126,48 @@ surrogate_objective = Exercise(
 )
 
 
-# -- Exercise 4.4: the ESS fraction from the two distributions (derive) --------------------------
-def _ess_fraction_cases() -> list[dict]:
+# -- Exercise 4.4: the ESS fraction of whole-trajectory weights (derive) --------------------------
+def _trajectory_ess_cases() -> list[dict]:
     g = torch.Generator().manual_seed(44)
-    out = [{"target": torch.tensor([0.5, 0.5], dtype=F64), "behaviour": torch.tensor([0.8, 0.2], dtype=F64)}]
-    for k in (3, 4, 6):
+    out = [{"target": torch.tensor([0.5, 0.5], dtype=F64), "behaviour": torch.tensor([0.8, 0.2], dtype=F64), "steps": 3}]
+    for k, steps in ((3, 1), (4, 5), (6, 10)):
         out.append({"target": torch.softmax(torch.randn(k, generator=g, dtype=F64), 0),
-                    "behaviour": torch.softmax(torch.randn(k, generator=g, dtype=F64), 0)})
+                    "behaviour": torch.softmax(torch.randn(k, generator=g, dtype=F64), 0), "steps": steps})
     return out
 
 
-def ess_fraction_solution(target: torch.Tensor, behaviour: torch.Tensor) -> torch.Tensor:
-    second_moment = (target**2 / behaviour).sum()  # E_μ[w²] = Σ_a μ(a) (π(a)/μ(a))²
-    return 1 / second_moment
+def trajectory_ess_fraction_solution(target: torch.Tensor, behaviour: torch.Tensor, steps: int) -> torch.Tensor:
+    second_moment = (target**2 / behaviour).sum()  # E_μ[w²] of one step, = 1 + χ²(π ‖ μ)
+    return second_moment ** (-steps)  # independent steps: E_μ[W²] = Π_t E_μ[w_t²]
 
 
-ess_fraction = Exercise(
-    name="ess_fraction",
-    title="The large-N ESS fraction 1/E_μ[w²] = 1/(1 + χ²(π ‖ μ)) from π and μ alone  (4.3b)",
-    reference=importance.ess_fraction,
-    cases=_ess_fraction_cases,
-    solution_fn=ess_fraction_solution,
+def _chi2(target: torch.Tensor, behaviour: torch.Tensor) -> torch.Tensor:
+    return ((target - behaviour) ** 2 / behaviour).sum()
+
+
+trajectory_ess_fraction = Exercise(
+    name="trajectory_ess_fraction",
+    title="Large-N ESS/N of the product of T independent ratios: (1 + χ²(π ‖ μ))^(−T)  (4.3b, 4.4)",
+    reference=importance.trajectory_ess_fraction,
+    cases=_trajectory_ess_cases,
+    solution_fn=trajectory_ess_fraction_solution,
     mistakes=(
-        Mistake("kl_instead_of_chi2", "exp(−KL(π ‖ μ)) is only an upper bound on the ESS fraction (Jensen, 4.3b): "
-                "the ESS is set by E_μ[w²] = 1 + χ², which weighs a change in a rare action by 1/μ(a).",
-                lambda target, behaviour: torch.exp(-(target * (target / behaviour).log()).sum())),
-        Mistake("not_inverted", "That is E_μ[w²] itself (≥ 1): the ESS fraction is its inverse, N/E_μ[w²] divided by N.",
-                lambda target, behaviour: (target**2 / behaviour).sum()),
-        Mistake("moment_under_target", "You averaged w² under π (Σ π³/μ²): the samples come from μ, so "
-                "E_μ[w²] = Σ_a μ(a) w(a)² = Σ_a π(a)²/μ(a).",
-                lambda target, behaviour: 1 / (target**3 / behaviour**2).sum()),
+        Mistake("single_step", "That is the ESS fraction of one step's weights: the weight of a T-step trajectory is a "
+                "product of T ratios, and its second moment is the product of theirs.",
+                lambda target, behaviour, steps: 1 / (target**2 / behaviour).sum()),
+        Mistake("linear_in_steps", "You added the steps' χ² divergences, 1/(1 + T·χ²): the second moments of independent "
+                "factors multiply, E_μ[Π w_t²] = Π E_μ[w_t²] = (1 + χ²)^T, which grows much faster.",
+                lambda target, behaviour, steps: 1 / (1 + steps * _chi2(target, behaviour))),
+        Mistake("kl_instead_of_chi2", "exp(−T·KL(π ‖ μ)) is only an upper bound (Jensen, 4.3b, once per step): the ESS is "
+                "set by E_μ[w²] = 1 + χ², which weighs a change in a rare action by 1/μ(a).",
+                lambda target, behaviour, steps: torch.exp(-steps * (target * (target / behaviour).log()).sum())),
+        Mistake("not_inverted", "That is E_μ[W²] itself (≥ 1): the ESS fraction is its inverse.",
+                lambda target, behaviour, steps: (target**2 / behaviour).sum() ** steps),
         Mistake("ratio_inverted", "Your weight is μ/π: the weight that turns μ-samples into π-expectations is π/μ.",
-                lambda target, behaviour: 1 / (behaviour**2 / target).sum()),
-        Mistake("missing_one", "You returned 1/χ²: E_μ[w²] = 1 + χ²(π ‖ μ), and E_μ[w] = 1 is where the 1 comes from.",
-                lambda target, behaviour: 1 / ((target - behaviour) ** 2 / behaviour).sum()),
+                lambda target, behaviour, steps: (behaviour**2 / target).sum() ** (-steps)),
     ),
     hints=(
-        "In (4.3), ESS ≈ N E_μ[w]² / E_μ[w²], and E_μ[w] = Σ_a μ(a) π(a)/μ(a) = 1.",
-        "E_μ[w²] = Σ_a μ(a) (π(a)/μ(a))². Divide the ESS by N.",
+        "One step first: ESS/N ≈ 1/E_μ[w²] (4.3), and E_μ[w²] = Σ_a μ(a) (π(a)/μ(a))² = Σ_a π(a)²/μ(a).",
+        "The trajectory's weight is W = Π_t w_t with independent factors, so E_μ[W²] = Π_t E_μ[w_t²].",
     ),
 )

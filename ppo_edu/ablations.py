@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
+import math
 import os
 import pickle
 import warnings
@@ -267,6 +269,16 @@ def study(quick: bool = False, cache_dir: str | Path | None = None) -> dict[str,
     return run_ablations(base_config(quick), QUICK_GROUPS if quick else None, runner=runner)
 
 
+def _budget(run: Run) -> float:
+    """The env steps ``run`` trained: ``total_steps`` rounded up to whole iterations."""
+    return float(run.env_steps[-1]) if len(run.env_steps) else float(run.config.total_steps)
+
+
+def _censored_steps(run: Run) -> np.ndarray:
+    """Each seed's steps to 475, a seed that never stays there counted at the budget. Shapes: (P,)."""
+    return np.minimum(run.steps_to_475, _budget(run))
+
+
 def summarize(run: Run, n_boot: int = 10_000) -> dict[str, Any]:
     """The table row of one run: final return (mean over seeds, 95 % CI), steps to 475 (median, 95 % CI).
 
@@ -275,8 +287,8 @@ def summarize(run: Run, n_boot: int = 10_000) -> dict[str, Any]:
     iteration's env steps, ``total_steps`` rounded up to whole iterations (50 176 for 50 000 at
     1 024 steps per iteration): a seed that first stays ≥ 475 there is not cut back below it.
     """
-    budget = float(run.env_steps[-1]) if len(run.env_steps) else float(run.config.total_steps)
-    censored = np.minimum(run.steps_to_475, budget)
+    budget = _budget(run)
+    censored = _censored_steps(run)
     return {
         "label": run.label,
         "seeds": int(len(run.final)),
@@ -302,28 +314,157 @@ def intervals_overlap(a: tuple[float, float, float], b: tuple[float, float, floa
     return not (a[2] < b[1] or b[2] < a[1])
 
 
-def verdicts(results: dict[str, list[Run]], n_boot: int = 10_000) -> list[dict[str, str]]:
-    """Every setting against its group's base ("(ours)"), in words the 95 % intervals support.
+def difference_ci(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    statistic: Callable[[np.ndarray], np.ndarray] = np.mean,
+    level: float = 0.95,
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """(statistic(a) − statistic(b), lower, upper): a percentile bootstrap interval of the difference,
+    each group resampled on its own (unpaired), as in :func:`bootstrap_ci`.
 
-    Final return: "higher" / "lower" only when the two intervals do not overlap, else "no clear
-    difference"; steps to 475 likewise "faster" / "slower".
+    Shapes: a (n,), b (m,) → three floats.
     """
-    out = []
+    x, y = (np.asarray(v, dtype=float) for v in (a, b))
+    for name, v in (("a", x), ("b", y)):
+        if v.ndim != 1 or len(v) == 0 or np.isnan(v).any():
+            raise ValueError(f"{name}: expected a non-empty 1-D sequence without NaN, got shape {v.shape}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level: expected a number in (0, 1), got {level!r}")
+    rng = np.random.default_rng(seed)
+    diffs = statistic(x[rng.integers(0, len(x), size=(n_boot, len(x)))], axis=-1) - statistic(
+        y[rng.integers(0, len(y), size=(n_boot, len(y)))], axis=-1)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(diffs, [alpha, 1.0 - alpha], method="inverted_cdf")
+    return float(statistic(x) - statistic(y)), float(lo), float(hi)
+
+
+def permutation_p_value(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    statistic: Callable[[np.ndarray], np.ndarray] = np.mean,
+    n_perm: int = 20_000,
+    seed: int = 0,
+) -> float:
+    """Two-sided p-value of |statistic(a) − statistic(b)| under relabelling (the two groups exchangeable).
+
+    Every split of the pooled values into groups of len(a) and len(b) is enumerated when there are
+    at most ``n_perm`` of them (8 against 8: 12 870, so the p-value is exact); otherwise ``n_perm``
+    random relabellings (with the observed one counted). Ties in the statistic count as extreme.
+
+    Shapes: a (n,), b (m,) → a float in (0, 1].
+    """
+    x, y = (np.asarray(v, dtype=float) for v in (a, b))
+    if x.ndim != 1 or y.ndim != 1 or not len(x) or not len(y) or np.isnan(x).any() or np.isnan(y).any():
+        raise ValueError("a, b: expected non-empty 1-D sequences without NaN")
+    pooled, n = np.concatenate([x, y]), len(x)
+    observed = abs(float(statistic(x) - statistic(y)))
+    if math.comb(len(pooled), n) <= n_perm:
+        in_a = np.zeros((math.comb(len(pooled), n), len(pooled)), dtype=bool)
+        for row, chosen in enumerate(itertools.combinations(range(len(pooled)), n)):  # every split, once
+            in_a[row, list(chosen)] = True
+        order = np.argsort(~in_a, axis=1, kind="stable")  # each row: group a's indices, then group b's
+        extra = 0
+    else:
+        order = np.argsort(np.random.default_rng(seed).random((n_perm, len(pooled))), axis=1)
+        extra = 1  # the observed labelling is one of the equally likely ones
+    diffs = statistic(pooled[order[:, :n]], axis=-1) - statistic(pooled[order[:, n:]], axis=-1)
+    extreme = np.abs(diffs) >= observed - 1e-9 * max(1.0, observed)
+    return float((extreme.sum() + extra) / (len(order) + extra))
+
+
+def rank_sum_p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """The Wilcoxon–Mann–Whitney rank-sum test, exact by permutation: two-sided p-value of the
+    difference of the two groups' mean ranks in the pooled sample (ties share their average rank).
+
+    Ranks suit steps-to-475: they use every seed's order, not just the middle two, and seeds
+    censored at the budget tie at the top, which is all that is known of them.
+
+    Shapes: a (n,), b (m,) → a float in (0, 1].
+    """
+    x, y = (np.asarray(v, dtype=float) for v in (a, b))
+    pooled = np.concatenate([x, y])
+    if x.ndim != 1 or y.ndim != 1 or np.isnan(pooled).any():
+        raise ValueError("a, b: expected non-empty 1-D sequences without NaN")
+    order = np.argsort(pooled, kind="stable")
+    ranks = np.empty(len(pooled))
+    ranks[order] = np.arange(1, len(pooled) + 1)
+    for value in np.unique(pooled):  # ties: their average rank
+        tied = pooled == value
+        ranks[tied] = ranks[tied].mean()
+    return permutation_p_value(ranks[: len(x)], ranks[len(x) :], np.mean)
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment: adjusted p-values whose "< α" controls the chance of any false
+    verdict among all of them at α (the family-wise error), however the tests depend on each other.
+
+    Shapes: (m,) → (m,).
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1 or ((p < 0) | (p > 1)).any() or np.isnan(p).any():
+        raise ValueError("p_values: expected a 1-D sequence of probabilities")
+    order = np.argsort(p, kind="stable")
+    scaled = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(scaled, 1.0)
+    return out
+
+
+def compare(run: Run, base: Run, n_boot: int = 10_000) -> dict[str, Any]:
+    """One setting against the base, seed values treated as two independent groups.
+
+    ``final`` and ``steps``: (difference, lower, upper), the setting minus the base, of the mean
+    final return and of the median steps to 475 (censored at each run's budget, :func:`summarize`),
+    with a 95 % bootstrap interval (:func:`difference_ci`); ``p_final``: the exact permutation
+    p-value of the difference of means (:func:`permutation_p_value`); ``p_steps``: the exact
+    rank-sum p-value (:func:`rank_sum_p_value`; a median of 8 moves only with its middle two).
+    """
+    finals, steps = (run.final, base.final), (_censored_steps(run), _censored_steps(base))
+    return {
+        "final": difference_ci(*finals, np.mean, n_boot=n_boot),
+        "steps": difference_ci(*steps, np.median, n_boot=n_boot),
+        "p_final": permutation_p_value(*finals, np.mean),
+        "p_steps": rank_sum_p_value(*steps),
+    }
+
+
+def verdicts(results: dict[str, list[Run]], n_boot: int = 10_000, alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Every setting against its group's base ("(ours)"): the differences, their tests, and words.
+
+    For each metric the permutation p-values of all settings are adjusted together (:func:`holm`),
+    so that the chance of even one false verdict in the whole table stays below ``alpha``. Final
+    return: "higher" / "lower" where the adjusted p-value is below ``alpha``, else "no clear
+    difference"; steps to 475 likewise "slower" / "faster". Each row also carries the
+    :func:`compare` numbers and the adjusted p-values (``p_final_holm``, ``p_steps_holm``).
+    """
+    rows = []
     for group, runs in results.items():
         base = next(r for r in runs if "(ours)" in r.label)
-        b = summarize(base, n_boot)
-        for run in runs:
-            if run is base:
-                continue
-            s = summarize(run, n_boot)
-            words = []
-            for key, up, down in (("final", "higher", "lower"), ("steps_to_475", "slower", "faster")):
-                if intervals_overlap(s[key], b[key]):
-                    words.append("no clear difference")
-                else:
-                    words.append(up if s[key][0] > b[key][0] else down)
-            out.append({"group": group, "label": run.label, "final": words[0], "steps": words[1]})
-    return out
+        rows += [{"group": group, "label": run.label, **compare(run, base, n_boot)} for run in runs if run is not base]
+    if not rows:
+        return rows
+    for key, up, down in (("final", "higher", "lower"), ("steps", "slower", "faster")):
+        adjusted = holm([r[f"p_{key}"] for r in rows])
+        for r, p in zip(rows, adjusted, strict=True):
+            r[f"p_{key}_holm"] = float(p)
+            r[f"{key}_words"] = (up if r[key][0] > 0 else down) if p < alpha else "no clear difference"
+    return [{**r, "final_diff": r.pop("final"), "steps_diff": r.pop("steps"),
+             "final": r.pop("final_words"), "steps": r.pop("steps_words")} for r in rows]  # fmt: skip
+
+
+def format_verdicts(rows: Sequence[dict[str, Any]]) -> str:
+    """:func:`verdicts` as a plain-text table: each difference with its interval, p and Holm-adjusted p."""
+    lines = [f"{'detail':24s} {'setting':18s} {'Δ final return [95% CI]':>26s} {'p (Holm)':>13s}  "
+             f"{'Δ median steps [95% CI]':>26s} {'p (Holm)':>13s}  verdict (final; steps)"]
+    for r in rows:
+        f, t = r["final_diff"], r["steps_diff"]
+        final = f"{f[0]:+8.1f} [{f[1]:+6.1f}, {f[2]:+6.1f}]   {r['p_final']:.3f} ({r['p_final_holm']:.3f})"
+        steps = f"{t[0] / 1e3:+7.1f}k [{t[1] / 1e3:+5.1f}k, {t[2] / 1e3:+5.1f}k]   {r['p_steps']:.3f} ({r['p_steps_holm']:.3f})"
+        lines.append(f"{r['group']:24s} {r['label']:18s} {final}  {steps}  {r['final']}; {r['steps']}")
+    return "\n".join(lines)
 
 
 def format_table(results: dict[str, list[Run]], n_boot: int = 10_000) -> str:

@@ -739,10 +739,11 @@ def lab_runs(runs: dict[str, dict[str, Sequence[float]]], title: str | None = No
 
 
 def ablation_curves(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], threshold: float = 475.0) -> Figure:
-    """One panel per ablated detail: each setting's mean learning curve over seeds with a band.
+    """One panel per ablated detail: each setting's median learning curve over seeds with a band.
 
     ``curves[group][label] = (env_steps (K,), returns (P, K))``, the returns already filled forward
-    (``pe.ablations.fill_forward``); the band spans the seeds' 25th to 75th percentile. A label
+    (``pe.ablations.fill_forward``); the band spans the seeds' 25th to 75th percentile (so the median
+    line always lies inside it). A label
     containing "(ours)" (the base setting) is drawn in black.
     """
     n = len(curves)
@@ -757,8 +758,8 @@ def ablation_curves(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
             ok = np.isfinite(r).all(0)
             x, r = np.asarray(steps)[ok], r[:, ok]
             color = "black" if "(ours)" in label else next(others)
-            ax.plot(x, r.mean(0), color=color, lw=1.6, label=label)
-            lo, hi = np.percentile(r, [25, 75], axis=0)
+            lo, mid, hi = np.percentile(r, [25, 50, 75], axis=0)
+            ax.plot(x, mid, color=color, lw=1.6, label=label)
             ax.fill_between(x, lo, hi, color=color, alpha=0.15 if color == "black" else 0.18, lw=0)
         ax.axhline(threshold, color=COLORS["clip"], ls="--", lw=0.8)
         ax.set(ylim=(0, 520), title=group)

@@ -65,9 +65,9 @@ def _one_of(*allowed: Any) -> Callable[[str, Any], Any]:
 
 #: The deliberate bugs of notebook 11's debugging lab, each a classic of PPO code found in the wild.
 BUGS: dict[str, str] = {
-    "logp_old_recomputed": "log π_old is recomputed from the current network inside the update, so ρ ≡ 1",
+    "logp_old_recomputed": "log π_old is recomputed from the current network inside the update",
     "wrong_action": "the ratio uses the log-probability of another sample's action (an off-by-one in the batch)",
-    "value_loss_sign": "the value loss enters the total loss with a minus sign (the critic ascends its error)",
+    "value_loss_sign": "the value loss enters the total loss with a minus sign",
     "entropy_sign": "the entropy term has the wrong sign (the bonus becomes a penalty on exploration)",
     "truncation_as_termination": "a time-limit truncation is treated as a termination (no bootstrap at step 500)",
     "large_rewards_unnormalised": (

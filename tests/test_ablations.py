@@ -99,7 +99,7 @@ def test_run_ablations_shares_the_base_and_summarises():
         calls.append(cfg)
         return _fake(cfg, label, episodes)
 
-    base = PPOConfig(total_steps=2048, num_envs=4, num_steps=16, population=3, device="cpu")
+    base = PPOConfig(total_steps=2048, num_envs=4, num_steps=16, population=8, device="cpu")
     res = ab.run_ablations(base, ["advantage normalisation", "value clipping"], runner=runner)
     assert len(calls) == 3  # base once, norm_adv off, clip_value on
     assert [r.label for r in res["value clipping"]] == ["off (ours)", "on, 0.2"]
@@ -165,3 +165,58 @@ def test_kl_early_stopping_seeds_are_separate_runs_not_one_coupled_population():
         assert run.final[p] == alone[p].final[0]
     np.testing.assert_allclose(run.metrics["epochs_done"], np.mean([a.metrics["epochs_done"] for a in alone], axis=0))
     assert (run.metrics["epochs_done"] < cfg.epochs).any()  # the stop fired: the setting is really on
+
+
+def test_difference_interval_and_permutation_p_value_hand_worked():
+    assert ab.difference_ci([1.0, 1.0], [0.0, 0.0]) == (1.0, 1.0, 1.0)
+    # {1, 2} against {3, 4}: of the 6 splits of the pooled four, 2 have |mean difference| >= 2
+    assert ab.permutation_p_value([1.0, 2.0], [3.0, 4.0]) == pytest.approx(2 / 6)
+    # 8 against 8, completely separated: only the observed split and its mirror are as extreme
+    a, b = np.arange(8.0), np.arange(8.0) + 100
+    assert ab.permutation_p_value(a, b) == pytest.approx(2 / math.comb(16, 8))
+    assert ab.rank_sum_p_value(a, b) == pytest.approx(2 / math.comb(16, 8))
+    assert ab.rank_sum_p_value(np.full(8, 1.0), np.full(8, 4.0)) == pytest.approx(2 / math.comb(16, 8))  # ties within groups
+    # ranks with a tie across groups: pooled (1, 1, 1, 2) get ranks (2, 2, 2, 4); every split is as extreme as {1, 1}
+    assert ab.rank_sum_p_value([1.0, 1.0], [1.0, 2.0]) == 1.0
+    assert ab.rank_sum_p_value([1.0, 2.0], [3.0, 4.0]) == pytest.approx(2 / 6)
+    assert ab.permutation_p_value(a, a.copy()) == 1.0  # identical groups: every split is as extreme
+    # sampled relabellings when the splits are too many: close to the exact value, never 0
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0, 1, 9), rng.normal(1, 1, 9)
+    exact = ab.permutation_p_value(x, y)
+    sampled = ab.permutation_p_value(x, y, n_perm=5_000)
+    assert 0 < sampled <= 1 and abs(sampled - exact) < 0.03
+    with pytest.raises(ValueError, match="a, b"):
+        ab.permutation_p_value([], [1.0])
+    with pytest.raises(ValueError, match="a:"):
+        ab.difference_ci([np.nan], [1.0])
+
+
+def test_holm_hand_worked():
+    # sorted 0.01, 0.03, 0.04 times 3, 2, 1 = 0.03, 0.06, 0.04; running max: 0.03, 0.06, 0.06
+    assert ab.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    assert ab.holm([0.5, 0.9]).tolist() == pytest.approx([1.0, 1.0])
+    with pytest.raises(ValueError, match="p_values"):
+        ab.holm([1.5])
+
+
+def test_verdicts_need_a_difference_the_whole_table_supports():
+    cfg = PPOConfig(total_steps=4096, num_envs=4, num_steps=16, population=8, device="cpu")
+    steps = np.arange(1, cfg.num_iterations + 1) * cfg.batch_size
+
+    def run(label, final, solved_at):
+        returns = np.where(steps[None, :] >= np.asarray(solved_at)[:, None], 500.0, 100.0)
+        return ab.Run(label, cfg, steps, returns, np.asarray(final, float), ab.steps_to_threshold(steps, returns), {})
+
+    base = run("x (ours)", [500.0] * 8, [1024] * 8)
+    worse = run("worse", [300.0] * 8, [4096] * 8)  # every seed lower and slower
+    same = run("same", [500.0] * 8, [1024] * 8)
+    one_off = run("one seed off", [500.0] * 7 + [400.0], [1024] * 7 + [4096])  # one seed: no verdict
+    rows = {r["label"]: r for r in ab.verdicts({"g": [base, worse, same, one_off]}, n_boot=500)}
+    assert (rows["worse"]["final"], rows["worse"]["steps"]) == ("lower", "slower")
+    assert rows["worse"]["final_diff"][0] == -200.0 and rows["worse"]["steps_diff"][0] == 3072.0
+    assert rows["worse"]["p_final_holm"] == pytest.approx(3 * 2 / math.comb(16, 8))  # the smallest of 3, times 3
+    assert (rows["same"]["final"], rows["same"]["steps"]) == ("no clear difference",) * 2
+    assert rows["same"]["p_final"] == 1.0
+    assert rows["one seed off"]["final"] == "no clear difference" and rows["one seed off"]["p_final"] > 0.05
+    assert "Δ final return" in ab.format_verdicts(list(rows.values()))

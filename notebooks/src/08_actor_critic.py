@@ -263,8 +263,9 @@ assert max_diff < 1e-5 and stats["first_ratio_max_dev"] == 0.0
 # * **clip fraction**: the share of samples whose ratio left [1 − ε, 1 + ε]
 #   (`pe.losses.clip_fraction`). Only in cases 3 and 4 of notebook 05 does the clip switch a
 #   sample's gradient off; in cases 1 and 6 the ratio is outside the band but its gradient still
-#   flows, so the clip fraction counts more samples than the clip silences. Exactly 0 on every update means the clip never acts (or ρ ≡ 1: notebook 11's lab);
-#   a fraction that keeps rising above ~0.2 says the policy moves further per update than ε allows.
+#   flows, so the clip fraction counts more samples than the clip silences. Exactly 0 on every
+#   update means the clip never acts (or ρ ≡ 1: notebook 11's lab); a fraction that keeps rising
+#   above ~0.2 says the policy moves further per update than ε allows.
 # * **entropy** of π in nats: ln 2 ≈ 0.693 for a coin flip over CartPole's two actions, falling as
 #   the policy becomes sure. A collapse to 0 early means exploration died.
 # * **explained variance** of the targets by the critic, 1 − Var[R − V]/Var[R]

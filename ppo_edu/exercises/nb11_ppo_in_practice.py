@@ -25,7 +25,8 @@ _INSTEAD = {
     "logp_old_recomputed": "approx KL and clip fraction are above 0",
     "wrong_action": "|ρ − 1| on the first minibatch is exactly 0 (first_ratio_max_dev), so ρ uses the right action",
     "value_loss_sign": "explained variance never goes below −0.5",
-    "large_rewards_unnormalised": "return spread and gradient norm are of the healthy run's order",
+    "large_rewards_unnormalised": "median spread of the return targets stays below 100 (that bug needs both: targets "
+    "spread over hundreds and gradients in the hundreds or more)",
 }
 
 
@@ -38,7 +39,7 @@ def _diagnosis_cases() -> list[dict]:
 
 
 def diagnosis_solution(run: str) -> str:
-    # run A: explained variance −1.3 while V spreads more than R → the critic climbs its own error
+    # run A: explained variance far below 0 (the table's min EV) → the critic climbs its own error
     # run B: approx KL and clip fraction 0.0000 in every iteration, entropy still falls → ρ ≡ 1
     # run C: R std ≈ 400 and gradient norms ≈ 3000 → rewards 100× too large, nothing normalised
     # run D: |ρ − 1| > 0 before the first step, policy stuck at ln 2 → ratio of the wrong action
@@ -109,7 +110,8 @@ lab_diagnosis = DiagnosisExercise(
         "Start with the two signals that are exactly 0 in a healthy run's first minibatch: "
         "first_ratio_max_dev (ρ before any step) and, in a broken one, approx KL itself.",
         "Explained variance below 0 means V is worse than predicting the mean target: the critic is moving away.",
-        "CartPole's return targets have a spread of a few units to ~15; a spread of hundreds means the rewards are scaled wrong.",
+        "At the course's reward scale (0.1) CartPole's return targets spread by about 1 (the healthy run's median R std is "
+        "1.1), and even unscaled they stay below 100: a spread of hundreds means the rewards are scaled wrong.",
     ),
 )
 

@@ -321,7 +321,7 @@ plateau = by_start["V̂ ≡ 0.5 (above)"][-1]
 assert torch.equal(plateau, on[-1])  # the same runs as the figure
 for name in ("V̂ ≡ 0", "random in [0, 1)"):
     assert int(by_start[name].sum(-1).argmin()) >= 90  # no dip: the lowest error comes in the last ten episodes
-for name, d in by_start.items():
+for d in by_start.values():
     assert abs(float(d[-1, 0]) - float(plateau[0])) < 0.15 * float(plateau[0])  # the same bias² at episode 100
 assert float(by_start["exact V"].sum(-1)[0]) < 1e-20 and float(by_start["exact V"].sum(-1)[-1]) > 0.004  # from the truth, up
 

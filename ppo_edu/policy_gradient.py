@@ -235,6 +235,72 @@ def baseline_variance_curve(score_sums: Any, returns: Any, baselines: Any) -> Te
     return torch.stack([total_variance((R - bk).reshape(-1, *[1] * (g.ndim - 1)) * g) for bk in b])
 
 
+def second_moment_split(theta: Any, states: Any, actions: Any, weights: Any, mask: Any | None = None) -> Tensor:
+    """Split ‖ĝ_n‖² of each one-episode estimate ĝ_n = Σ_t ψ_t ∇log π_θ(a_t|s_t) into two parts.
+
+    ‖ĝ_n‖² = Σ_t ψ_t² ‖∇log π(a_t|s_t)‖²  (each step's own term)
+           + Σ_{t ≠ t'} ψ_t ψ_t' ⟨∇log π(a_t|s_t), ∇log π(a_t'|s_t')⟩  (cross terms between steps of one episode).
+
+    Averaged over episodes, the two parts sum to the second moment E‖ĝ‖²; the total variance
+    (:func:`total_variance`) is that minus ‖E ĝ‖². For the tabular softmax the score (1.8) of a
+    step lives in the row of its state, so only two visits to the *same* state give a cross term.
+
+    Shapes:
+        theta: (S, A);  states, actions, weights, mask: (T, N);  result: (N, 2), columns (own, cross).
+    """
+    th = _theta(theta)
+    s, a, m = _episode_args(states, actions, mask, th)
+    w = as_float("weights", weights, th, torch.float64)
+    check_same_shape("states", s, weights=w)
+    if s.ndim == 1:
+        s, a, m, w = s[:, None], a[:, None], m[:, None], w[:, None]
+    est = reinforce_estimates(th, s, a, w, m)
+    pi = torch.softmax(th, dim=-1)
+    step_sq = ((torch.nn.functional.one_hot(a, th.shape[1]).to(th.dtype) - pi[s]) ** 2).sum(-1)  # ‖(1.8)‖², (T, N)
+    own = ((w * m) ** 2 * step_sq).sum(0)
+    total = (est**2).reshape(est.shape[0], -1).sum(-1)
+    return torch.stack([own, total - own], dim=-1)
+
+
+def bootstrap_total_variances(estimates: Any, n_boot: int, generator: torch.Generator | None = None,
+                              chunk: int = 50) -> Tensor:
+    """Paired bootstrap of :func:`total_variance` for K estimators scored on the same N episodes.
+
+    Each of the ``n_boot`` resamples draws N episode indices with replacement, once, and computes
+    the total variance (ddof = 1) of every estimator on those same episodes, so that differences
+    between columns are paired (the spread of a difference is not inflated by the episodes' own noise).
+
+    Shapes:
+        estimates: a sequence of K tensors, each (N, ...) with the same N ≥ 2;  result: (n_boot, K).
+    """
+    flat = []
+    for k, e in enumerate(estimates):
+        t = check_finite(f"estimates[{k}]", as_tensor(f"estimates[{k}]", e, torch.float64))
+        if t.ndim < 1 or t.shape[0] < 2 or (flat and t.shape[0] != flat[0].shape[0]):
+            raise ValueError(f"estimates[{k}]: expected shape (N, ...) with one N >= 2 for all, got {tuple(t.shape)}")
+        flat.append(t.reshape(t.shape[0], -1).to(torch.float64))
+    if not flat:
+        raise ValueError("estimates: expected at least one estimator")
+    if int(n_boot) != n_boot or n_boot < 1:
+        raise ValueError(f"n_boot: expected an integer >= 1, got {n_boot!r}")
+    N = flat[0].shape[0]
+    stats = torch.cat([torch.cat([(f**2).sum(1, keepdim=True), f], 1) for f in flat], 1)  # per estimator: ‖ĝ_n‖², ĝ_n
+    out = []
+    for start in range(0, int(n_boot), int(chunk)):
+        k = min(int(chunk), int(n_boot) - start)
+        idx = torch.randint(N, (k, N), generator=generator)
+        counts = torch.zeros(k, N, dtype=torch.float64).scatter_add_(1, idx, torch.ones(k, N, dtype=torch.float64))
+        moments = counts @ stats / N  # (k, Σ_K (1 + D))
+        cols, offset = [], 0
+        for f in flat:
+            D = f.shape[1]
+            mean = moments[:, offset + 1: offset + 1 + D]
+            cols.append((moments[:, offset] - (mean**2).sum(1)) * N / (N - 1))
+            offset += 1 + D
+        out.append(torch.stack(cols, 1))
+    return torch.cat(out)
+
+
 def mc_gradient_errors(estimates: Any, exact: Any, sizes: Any) -> Tensor:
     """Root-mean-square error ‖ĝ_N − ∇J‖ of the N-episode average, for each N in ``sizes``.
 
@@ -276,6 +342,50 @@ def bandit_optimal_baseline(logits: Any, rewards: Any) -> Tensor:
     pi = torch.softmax(z, -1)
     sq = ((torch.eye(len(z), dtype=pi.dtype) - pi) ** 2).sum(-1)  # ‖e_a − π‖², one per action
     return (pi * sq * r).sum() / (pi * sq).sum()
+
+
+def optimal_coordinate_baselines(score_sums: Any, returns: Any) -> Tensor:
+    """One constant per coordinate i of the gradient, b_i = E[g_i² R(τ)] / E[g_i²] with g = ∇log p_θ(τ).
+
+    Each b_i minimises the variance of coordinate i of (R − b_i) g_i on its own (the argument of
+    (2.3)–(2.4) for one coordinate), so together they give a total variance no larger than that of
+    the single constant b* (2.4), which is one of the choices they minimise over (Peters & Schaal 2008).
+    A coordinate whose g_i is zero on every episode gets b_i = 0 (any value gives the same variance).
+
+    Shapes:
+        score_sums: (N, ...) per-episode ∇log p_θ(τ_n);  returns: (N,);  result: (...).
+    """
+    g = check_finite("score_sums", as_tensor("score_sums", score_sums))
+    R = as_float("returns", returns, g, torch.float64)
+    check_ndim("returns", R, (1,), "(N,)")
+    if g.ndim < 2 or g.shape[0] != R.shape[0]:
+        raise ValueError(f"score_sums: expected shape (N, ...) with N = {R.shape[0]}, got {tuple(g.shape)}")
+    sq = g**2
+    weights = sq.sum(0)
+    num = (sq * R.reshape(-1, *[1] * (g.ndim - 1))).sum(0)
+    return torch.where(weights > 0, num / torch.where(weights > 0, weights, 1.0), torch.zeros_like(num))
+
+
+def bandit_estimator_variance(logits: Any, values: Any, baseline: Any) -> Tensor:
+    """Exact tr Var of the one-sample estimate (q(a) − b) ∇log π(a), a ~ π = softmax(logits), of a bandit.
+
+    With ∇log π(a) = e_a − π (1.8): E[(q − b)²‖e_a − π‖²] − ‖Σ_a π(a) q(a)(e_a − π)‖², the
+    second moment minus the squared mean (the mean does not depend on b, (2.1)).
+
+    Shapes:
+        logits, values: (K,) with K ≥ 2;  baseline: ();  result: ().
+    """
+    z = check_finite("logits", as_tensor("logits", logits, torch.float64))
+    check_ndim("logits", z, (1,), "(K,)")
+    q = check_finite("values", as_float("values", values, z, torch.float64))
+    check_same_shape("logits", z, values=q)
+    b = check_ndim("baseline", as_float("baseline", baseline, z, torch.float64), (0,), "() (one number)")
+    if z.shape[0] < 2:
+        raise ValueError(f"logits: expected K >= 2 actions, got {z.shape[0]}")
+    pi = torch.softmax(z, -1)
+    scores = torch.eye(len(z), dtype=pi.dtype) - pi  # row a: ∇log π(a) = e_a − π
+    mean = (pi * q) @ scores
+    return (pi * (q - b) ** 2 * (scores**2).sum(-1)).sum() - (mean**2).sum()
 
 
 BASELINES = ("none", "previous_batch")

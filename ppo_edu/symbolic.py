@@ -69,6 +69,36 @@ def baseline_unbiased(n_actions: int = 3) -> tuple[sp.Matrix, bool]:
     return diff, all(e == 0 for e in diff)
 
 
+def action_dependent_baseline_bias(n_actions: int = 3) -> tuple[sp.Matrix, bool, bool, sp.Matrix]:
+    """What a baseline b(a) that depends on the action does to the expectation, notebook 02 (2.2').
+
+    For π = softmax(θ), symbolic values f_0.. and one symbolic baseline b_i per action:
+
+        E_{a~π}[(f(a) − b(a)) ∇log π(a)] − E_{a~π}[f(a) ∇log π(a)] = −Σ_i π_i b_i ∇log π_i,
+
+    whose j-th component is −π_j (b_j − Σ_i π_i b_i) by (1.8): zero for every θ only if all b_i are
+    equal (a constant, (2.2)). Returns (the difference, one entry per θ_j, simplified; whether it
+    equals −π_j (b_j − Σ_i π_i b_i); whether it vanishes when every b_i is one symbol b; the
+    difference at θ = 0 with b = (1, 0, …, 0), which is not zero).
+    """
+    theta, pi = _softmax_symbols(n_actions)
+    f = sp.symbols(f"f_0:{n_actions}", real=True)
+    b = sp.symbols(f"b_0:{n_actions}", real=True)
+
+    def expectation(weight):
+        return sp.Matrix([sum(pi[i] * weight[i] * sp.diff(sp.log(pi[i]), theta[j]) for i in range(n_actions))
+                          for j in range(n_actions)])
+
+    diff = (expectation([f[i] - b[i] for i in range(n_actions)]) - expectation(f)).applyfunc(sp.simplify)
+    mean_b = sum(pi[i] * b[i] for i in range(n_actions))
+    closed = sp.Matrix([-pi[j] * (b[j] - mean_b) for j in range(n_actions)])
+    matches = all(sp.simplify(e) == 0 for e in (diff - closed))
+    same = sp.symbols("b", real=True)
+    vanishes_for_constant = all(sp.simplify(e.subs(dict.fromkeys(b, same))) == 0 for e in diff)
+    example = diff.subs({**dict.fromkeys(theta, 0), **{b[i]: (1 if i == 0 else 0) for i in range(n_actions)}})
+    return diff, matches, vanishes_for_constant, example.applyfunc(sp.nsimplify)
+
+
 def optimal_baseline() -> tuple[sp.Expr, sp.Expr, bool]:
     """The constant b minimising E[‖g‖²(R − b)²] is b* = E[‖g‖² R] / E[‖g‖²], eq. (2.4).
 

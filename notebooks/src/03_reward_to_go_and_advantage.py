@@ -94,13 +94,17 @@ pe.exercises.reward_to_go.check(reward_to_go_discount_from_zero)
 # $\sum_{t' \ge t} \gamma^{t'} r_{t'} = \gamma^t G_t$:
 #
 # $$\nabla_\theta J = \mathbb{E}\Big[\sum_t \gamma^t\, G_t\, \nabla_\theta\log\pi_\theta(a_t\mid s_t)\Big]. \tag{3.2}$$
-#
+
+# %% [markdown]
 # Mind the **$\gamma^t$** in front. The source notes (and nearly every implementation) weight step
 # $t$ by $G_t$ alone. That is not the gradient of $J$: it over-weights late steps, the ones the
 # discounted objective cares less about. With exact values we can compute what that estimator
 # converges to, $\mathbb{E}[\sum_t G_t \nabla\log\pi(a_t \mid s_t)] = \sum_s d_1(s) \sum_a \pi(a \mid s)\, A(s, a)\, \nabla\log\pi(a \mid s)$,
 # where $d_1(s)$ is the *undiscounted* expected number of visits (we derive the discounted version,
-# (3.6), in section 4). In the tabular case that is $d_1(s)\,\pi(a \mid s)\,A(s, a)$:
+# (3.6), in section 4). In the tabular case that is $d_1(s)\,\pi(a \mid s)\,A(s, a)$. Besides the
+# relative error against $\nabla J$ we print the cosine between the two and their ratio of lengths
+# (a change of length alone is absorbed by the step size), and the relative error against the
+# gradient of the *undiscounted* return, $\nabla J_{\gamma=1}$:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -112,11 +116,22 @@ visits_undiscounted = tm.discounted_visitation(mdp.with_gamma(1.0), pi0)
 limit_without_gamma_t = visits_undiscounted[:, None] * pi0 * tm.advantages(mdp, pi0)
 print("exact ∇J (right column):               ", np.round(grad_exact[:, 1].numpy(), 4))
 print("what G_t-without-γ^t converges to:     ", np.round(limit_without_gamma_t[:, 1].numpy(), 4))
-print(f"relative bias: {float((limit_without_gamma_t - grad_exact).norm() / grad_exact.norm()):.0%}")
+grad_undiscounted = tm.exact_gradient(mdp.with_gamma(1.0), theta0)  # ∇ of E[Σ_t r_t]
+cos_limit = float((limit_without_gamma_t * grad_exact).sum() / (limit_without_gamma_t.norm() * grad_exact.norm()))
+length_ratio = float(limit_without_gamma_t.norm() / grad_exact.norm())
+error_undiscounted = float((limit_without_gamma_t - grad_undiscounted).norm() / grad_undiscounted.norm())
+assert cos_limit > 0.99 and 1.3 < length_ratio < 1.5
+print(f"relative bias against ∇J: {float((limit_without_gamma_t - grad_exact).norm() / grad_exact.norm()):.0%}")
+print(f"cos(limit, ∇J) = {cos_limit:.3f}   ‖limit‖ / ‖∇J‖ = {length_ratio:.2f}")
+print(f"relative error against the undiscounted gradient ∇J_(γ=1): {error_undiscounted:.0%}")
 
 # %% [markdown]
-# Here the biased direction still points "right". Implementations drop $\gamma^t$ almost everywhere and
-# still learn, but that is an observation, not a theorem: in general the resulting update is not
+# Nearly all of the 43 % is a change of length: the limit points almost the same way as $\nabla J$
+# (cosine 0.998) and is 1.42 times as long, which a step size absorbs. In Schulman et al.'s GAE
+# paper (2016, §2) the objective is the *undiscounted* return and $\gamma$ is a knob that lowers
+# the variance at the price of some bias; under that reading dropping $\gamma^t$ is natural, and the
+# limit is a biased estimate of $\nabla J_{\gamma=1}$ (16 % off here) instead of $\nabla J$. Implementations
+# drop $\gamma^t$ almost everywhere and still learn, but that is an observation, not a theorem: in general the resulting update is not
 # the gradient of any objective (Nota & Thomas, "Is the policy gradient a gradient?", 2020). And
 # it is a bias, not noise: more episodes do not remove it. Sampling confirms both limits
 # (20 000 episodes):
@@ -301,24 +316,99 @@ for name, w in weights.items():
     assert z_scores[name] < 4.5  # unbiased
     print(f"{name:<20} variance {variances[name]:.4f}   largest |mean − ∇J| = {z_scores[name]:.1f} s.e.")
 v = list(variances.values())
-assert v[0] > v[1] > v[3] and v[4] < v[1] / 3 and v[2] > v[1]  # V(s_t) as a baseline does not help G_t here
-assert v[4] < v[3]  # but subtracting V(s_t) from Q does help: the Q → A rows
+assert v[0] > v[1] > v[3] > v[4] and v[4] < v[1] / 3  # (rows 2 and 3 are compared over many sets below)
 
 # %%
 pe.plots.estimator_variances(list(variances), list(variances.values()))
 
 # %% [markdown]
+# That is one sample of 20 000 episodes. To see which differences are more than sampling noise,
+# repeat it on 20 independent sets of 20 000 episodes (seeds 0 to 19; seed 0 is the set above)
+# and give, for each ratio of variances, the mean over the sets and a 95 % interval (Student's $t$
+# with 19 degrees of freedom: mean ± 2.09 standard errors):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+n_sets, t_quantile = 20, 2.093  # t_{0.975} for 19 degrees of freedom
+per_set = []  # one row per set: the five variances, then (own, cross) for γ^t G_t and γ^t (G_t − V(s_t))
+for seed in range(n_sets):
+    eps_k = tm.sample_episodes(mdp, pi0, 20_000, torch.Generator().manual_seed(seed))
+    s_k, a_k, m_k = eps_k.states, eps_k.actions, eps_k.mask
+    rtg_k = pg.reward_to_go_weights(eps_k.rewards, m_k, mdp.gamma)
+    w_k = [pg.total_return_weights(eps_k.rewards, m_k, mdp.gamma), rtg_k,
+           rtg_k - pg.discount_weights(V[s_k], m_k, mdp.gamma),
+           pg.discount_weights(Q[s_k, a_k], m_k, mdp.gamma), pg.discount_weights(A[s_k, a_k], m_k, mdp.gamma)]
+    row = [float(pg.total_variance(pg.reinforce_estimates(theta0, s_k, a_k, w, m_k))) for w in w_k]
+    for w in w_k[1:3]:
+        row += pg.second_moment_split(theta0, s_k, a_k, w, m_k).mean(0).tolist()
+    per_set.append(row)
+per_set = torch.tensor(per_set, dtype=torch.float64)
+assert torch.allclose(per_set[0, :5], torch.tensor(v, dtype=torch.float64))  # seed 0 is the table above
+
+
+def t_interval(x):
+    """Mean and 95 % interval over the sets, x: (n_sets,)."""
+    half = t_quantile * float(x.std()) / len(x) ** 0.5
+    return float(x.mean()), float(x.mean()) - half, float(x.mean()) + half
+
+
+ratios = {
+    "γ^t G_t / R(τ)": per_set[:, 1] / per_set[:, 0],
+    "γ^t Q / γ^t G_t": per_set[:, 3] / per_set[:, 1],
+    "γ^t A / γ^t G_t": per_set[:, 4] / per_set[:, 1],
+    "γ^t A / γ^t Q": per_set[:, 4] / per_set[:, 3],
+    "γ^t A / R(τ)": per_set[:, 4] / per_set[:, 0],
+    "γ^t (G_t − V(s_t)) / γ^t G_t": per_set[:, 2] / per_set[:, 1],
+}
+ci = {name: t_interval(x) for name, x in ratios.items()}
+for name, (mean, lo, hi) in ci.items():
+    print(f"variance ratio {name:<30} {mean:.3f}   95% interval [{lo:.3f}, {hi:.3f}]")
+assert 0.6 < ci["γ^t G_t / R(τ)"][1] and ci["γ^t G_t / R(τ)"][2] < 0.7  # a third less
+assert ci["γ^t A / γ^t G_t"][2] < 1 / 3 < ci["γ^t Q / γ^t G_t"][1] < ci["γ^t Q / γ^t G_t"][2] < 0.4  # G_t → Q, A
+assert ci["γ^t A / γ^t Q"][2] < 0.85  # V(s_t) helps Q
+assert 1 < ci["γ^t (G_t − V(s_t)) / γ^t G_t"][1] < ci["γ^t (G_t − V(s_t)) / γ^t G_t"][2] < 1.03  # a little worse
+
+# %% [markdown]
+# Why does $V(s_t)$ not help the sampled $G_t$? Write the squared length of one estimate,
+# $\lVert\hat g\rVert^2 = \lVert\sum_t \psi_t \nabla\log\pi(a_t \mid s_t)\rVert^2$, as each step's own term
+# $\sum_t \psi_t^2 \lVert\nabla\log\pi(a_t \mid s_t)\rVert^2$ plus the cross terms
+# $\sum_{t \ne t'} \psi_t \psi_{t'} \langle\nabla\log\pi(a_t \mid s_t), \nabla\log\pi(a_{t'} \mid s_{t'})\rangle$ between two steps of one
+# episode (in the tabular case only two visits to the same state have a cross term: a step's
+# score lives in its state's row). Averaged over episodes the two parts add up to $\mathbb{E}\lVert\hat g\rVert^2$,
+# and the variance is that minus $\lVert\nabla J\rVert^2$, which is the same for both rows.
+# `pe.policy_gradient.second_moment_split` computes the two parts (set 0, and the ratios over the 20 sets):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+own_G, cross_G, own_V, cross_V = per_set[0, 5:].tolist()
+print(f"γ^t G_t            : own terms {own_G:.3f}   cross terms {cross_G:.3f}   sum {own_G + cross_G:.3f}")
+print(f"γ^t (G_t − V(s_t)) : own terms {own_V:.3f}   cross terms {cross_V:.3f}   sum {own_V + cross_V:.3f}")
+own_ratio, cross_ratio = t_interval(per_set[:, 7] / per_set[:, 5]), t_interval(per_set[:, 8] / per_set[:, 6])
+print(f"over the 20 sets: own terms × {own_ratio[0]:.3f} [{own_ratio[1]:.3f}, {own_ratio[2]:.3f}],   "
+      f"cross terms × {cross_ratio[0]:.2f} [{cross_ratio[1]:.2f}, {cross_ratio[2]:.2f}]")
+net = (own_V + cross_V) - (own_G + cross_G)
+print(f"set 0: own terms {own_V - own_G:+.3f}, cross terms {cross_V - cross_G:+.3f}, net {net:+.3f}")
+assert own_ratio[2] < 0.9 and cross_ratio[1] > 2.5  # V(s_t) lowers the own terms, raises the cross terms
+assert abs(net) < 0.15 * (own_G - own_V)  # and the two changes nearly cancel
+
+# %% [markdown]
 # What to notice:
-# * dropping past rewards ($R(\tau) \to \gamma^t G_t$) cuts the variance by a third;
+# * dropping past rewards ($R(\tau) \to \gamma^t G_t$) cuts the variance by a third (ratio 0.65 over the
+#   20 sets);
 # * replacing the *sampled* future by its *expectation* ($G_t \to Q$ or $A$) cuts it by a further
-#   factor of about 3. Given $(s_t, a_t)$ the corridor's reward $r_t$ is fixed; the noise that goes
-#   is that of everything after the action: the slips and the later actions of the policy;
-# * subtracting $V(s_t)$ from $Q$ **does** help: the $Q \to A$ rows, the same comparison as
+#   factor of about 3 (ratios 0.37 and 0.30). Given $(s_t, a_t)$ the corridor's reward $r_t$ is fixed; the
+#   noise that goes is that of everything after the action: the slips and the later actions of the policy;
+# * subtracting $V(s_t)$ from $Q$ **does** help: the $Q \to A$ rows (ratio 0.81), the same comparison as
 #   $G_t \to G_t - V(s_t)$ without the sampled future's noise;
-# * subtracting $V(s_t)$ from the sampled $G_t$ does not help here (it even adds a little). The
-#   comparison is against the baseline $b = 0$, and the corridor's returns already sit near 0, so
-#   0 is a fair baseline; $V$ is not the variance-minimising one either (notebook 02 found the best
-#   constant, which is not the mean).
+# * subtracting $V(s_t)$ from the sampled $G_t$ does not help here: over the 20 sets it raises the
+#   variance by about 1 % (ratio 1.012, interval 1.009 to 1.016). $V(s_t)$ lowers each step's own
+#   term by 17 % (0.188 → 0.156 in set 0) but makes the cross terms between steps of one episode
+#   more than three times as large (0.014 → 0.049 in set 0; × 3.21 over the 20 sets), and the two
+#   changes, −0.032 and +0.036, nearly cancel, leaving that small increase. Nor is $V$ the
+#   variance-minimising state baseline in general: Greensmith, Bartlett & Baxter (2004) derive the
+#   best one, which weights $Q$ by $\lVert\nabla\log\pi\rVert^2$, and show that any other baseline pays a
+#   weighted squared distance to it. (Notebook 02's $b^*$ is a different thing: the best *constant*
+#   for the whole return $R(\tau)$.)
 #
 # Shift every reward by $+1$ (CartPole's situation, notebook 02 §4) and $b = 0$ becomes a bad
 # baseline. The trajectories are the same (rewards do not steer the dynamics); $V$, $Q$ and $A$ are
@@ -356,7 +446,31 @@ print(f"V(s_t) as a baseline cuts the variance of γ^t G_t by a factor "
 # The source notes say subtracting $V(s)$ "removes a systematic bias". There is no bias to remove:
 # every row above has the same expectation, $\nabla J$ (the largest distances from it are a few
 # standard errors). A baseline can only change the variance, for the better (the shifted corridor,
-# the $Q \to A$ rows) or, as the third row of the first table shows, not at all.
+# the $Q \to A$ rows) or for the worse (notebook 02's $b = 1$: 0.276 → 2.276; slightly, the
+# $G_t \to G_t - V(s_t)$ rows of the first table).
+#
+# Even subtracting $V$ from the exact $Q$ can raise the variance. A one-step bandit with
+# $\pi = (\tfrac14, \tfrac34)$ and $Q = (-1, 1)$ has $V = \tfrac12$; `pe.policy_gradient.bandit_estimator_variance` gives
+# the exact variance of $(Q(a) - b)\,\nabla\log\pi(a)$, and notebook 02's bandit $b^*$ (Exercise 2.3)
+# the best constant:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+bandit_logits = torch.tensor([0.0, np.log(3.0)], dtype=torch.float64)  # π = (1/4, 3/4)
+bandit_q = torch.tensor([-1.0, 1.0], dtype=torch.float64)
+bandit_v = float((torch.softmax(bandit_logits, 0) * bandit_q).sum())
+bandit_best = float(pg.bandit_optimal_baseline(bandit_logits, bandit_q))
+bandit_var = {name: float(pg.bandit_estimator_variance(bandit_logits, bandit_q, b))
+              for name, b in (("b = 0", 0.0), (f"b = V = {bandit_v:.2f}", bandit_v), (f"b = b* = {bandit_best:.2f}", bandit_best))}
+for name, var_b in bandit_var.items():
+    print(f"bandit, {name:<12}: variance {max(var_b, 0.0):.4f}")
+assert abs(bandit_var["b = 0"] - 3 / 32) < 1e-12 and abs(bandit_var[f"b = V = {bandit_v:.2f}"] - 3 / 8) < 1e-12
+assert abs(bandit_best + 0.5) < 1e-12 and bandit_var[f"b = b* = {bandit_best:.2f}"] < 1e-12
+
+# %% [markdown]
+# $V$ raises the variance fourfold, $3/32 \to 3/8$, while the best constant, $b^* = -\tfrac12$, removes it
+# completely (with two actions both estimates are then the same vector, $\nabla J$). $V$ weights $Q$ by
+# $\pi$; $b^*$ weights it by $\pi\,\lVert\nabla\log\pi\rVert^2$, and the rare action's score is long.
 #
 # In a real problem Q, V and A are unknown. Actor-critic methods learn V with a critic and
 # estimate A from it (notebooks 06–07); that trades some bias for this lower variance.
@@ -365,12 +479,17 @@ print(f"V(s_t) as a baseline cuts the variance of γ^t G_t by a factor "
 #
 # * Reward-to-go $G_t = \sum_{t' \ge t} \gamma^{t'-t} r_{t'}$ (3.1); past rewards drop out of the gradient
 #   in expectation, leaving $\nabla J = \mathbb{E}[\sum_t \gamma^t G_t \nabla\log \pi]$ (3.2). Without the $\gamma^t$ the estimate is
-#   biased (measured: bias ≫ noise at 20 000 episodes), here in a harmless direction.
+#   biased (measured: bias ≫ noise at 20 000 episodes); here nearly all of it is a change of length
+#   (cosine 0.998 with $\nabla J$), and under the GAE reading ($\gamma$ as a variance knob for the
+#   undiscounted return) it is the natural estimator.
 # * $V$, $Q$, $A = Q - V$ come exactly from a linear solve (3.3)–(3.4); $\sum_a \pi A = 0$.
 # * $\nabla J = \mathbb{E}[\sum_t \gamma^t A(s_t, a_t) \nabla\log \pi(a_t \mid s_t)]$ (3.5); for a tabular softmax
 #   $\partial J/\partial\theta[s, a] = d(s)\,\pi(a \mid s)\,A(s, a)$ (3.6), equal to autograd.
 # * All five estimators are unbiased; their variances differ by a factor of five, the exact
-#   advantage being the lowest here. $V(s_t)$ helps $Q$ (the $Q \to A$ rows) always, and helps the
-#   sampled $G_t$ when the returns carry an offset (every reward $+1$: a factor of more than 5).
+#   advantage being the lowest here (over 20 sets of episodes, with intervals). $V(s_t)$ helps $Q$
+#   here, in both corridors; not in general (the best state baseline weights $Q$ by
+#   $\lVert\nabla\log\pi\rVert^2$, Greensmith et al. 2004; the bandit above). With the sampled $G_t$ it
+#   lowers each step's own term but raises the cross terms, a net +1 % here, and it helps when the
+#   returns carry an offset (every reward $+1$: a factor of more than 5).
 #
 # Next: **04 · importance sampling**, reusing episodes collected by an older policy.

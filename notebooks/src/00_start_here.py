@@ -133,11 +133,14 @@ for _ in range(3):
 # The next state and the reward depend only on the current state and action, not on how the
 # agent got there:
 #
-# $$\Pr(s_{t+1} \mid s_t, a_t, s_{t-1}, a_{t-1}, \dots, s_0) = P(s_{t+1} \mid s_t, a_t). \tag{0.2}$$
+# $$\Pr(s_{t+1}, r_t \mid s_t, a_t, r_{t-1}, s_{t-1}, a_{t-1}, \dots, r_0, s_0, a_0) = p(s_{t+1}, r_t \mid s_t, a_t). \tag{0.2}$$
 #
+# ("The episode ends" counts as one of the possible $s_{t+1}$.) Summing over $r_t$ gives the
+# transition probabilities $P(s_{t+1} \mid s_t, a_t)$; the mean of $r_t$ is $r(s_t, a_t)$.
 # That is what makes the state a *state*: it holds everything about the past that matters for
 # the future. A test on 20 000 episodes of the uniform policy: from cell 1, `right` reaches
-# cell 2 with probability 0.8, whether the step before was a `left` or a `right`.
+# cell 2 with probability 0.8, whether the step before was a `left` or a `right`; and every
+# reward is the table's $r(s_t, a_t)$, whatever came before.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -151,6 +154,8 @@ for name, prev in (("left", 0), ("right", 1)):
     se = (0.8 * 0.2 / int(cases.sum())) ** 0.5
     assert abs(p - 0.8) < 4 * se
     print(f"previous action {name:<5}: Pr(cell 2 | cell 1, right) = {p:.3f} ± {se:.3f}   ({int(cases.sum())} cases)")
+assert torch.equal(episodes.rewards[m], corridor.R[s[m], a[m]])  # r_t = r(s_t, a_t) on every real step
+print(f"r_t = r(s_t, a_t) on all {int(m.sum())} steps")
 
 # %% [markdown]
 # The course's environments are Markov by construction. A real system observed only in part
@@ -224,28 +229,32 @@ print(f"average return of the uniform episodes  = {returns.mean():.3f}   (the va
 # ## 3. Notation
 #
 # The same symbols in every notebook. The last column gives the terms used in the Chinese
-# notes this course started from, for readers who come from them.
+# notes this course started from, for readers who come from them. Two of those notes use
+# symbols of their own, given in the middle column: the *derivation notes* (《PPO是怎么从Policy
+# gradient演化而来的》, from the policy gradient through TRPO to PPO) and the *TRL notes* (on
+# trl's `PPOTrainer`).
 #
 # | symbol | meaning | 中文 |
 # |---|---|---|
 # | $s_t, a_t, r_t$ | state, action, reward at step $t$ | 状态, 动作, 奖励 |
-# | $\nu_0(s)$ | start distribution, $\Pr(s_0 = s)$ (`mdp.mu0` in the code) | 初始状态分布 |
+# | $\nu_0(s)$ | start distribution, $\Pr(s_0 = s)$ (`mdp.mu0` in the code; the TRL notes: $p(s_1)$) | 初始状态分布 |
 # | $P(s' \mid s, a)$ | transition probabilities of the environment | 状态转移概率 |
 # | $r(s, a)$ | expected reward for $a$ in $s$ (the table `mdp.R`); $r_t$ is the sampled one | 奖励函数 |
-# | $\tau = (s_0, a_0, r_0, s_1, \dots)$ | a trajectory (one episode) | 轨迹 |
-# | $\pi_\theta(a \mid s)$ | the policy with parameters $\theta$ | 策略 |
+# | $\tau = (s_0, a_0, r_0, s_1, \dots)$ | a trajectory (one episode); steps count $t = 0, 1, \dots, T-1$ (the TRL notes, and the REINFORCE pseudocode of the derivation notes: $t = 1, \dots, T$) | 轨迹 |
+# | $\pi_\theta(a \mid s)$ | the policy with parameters $\theta$ (the TRL notes: $p_\theta(a \mid s)$) | 策略 |
 # | $\gamma \in [0, 1]$ | discount factor | 折扣因子 |
 # | $R(\tau) = \sum_t \gamma^t r_t$ | the (discounted) return of a whole episode | 总回报 |
-# | $G_t = \sum_{t' \ge t} \gamma^{t'-t} r_{t'}$ | reward-to-go, the return from step $t$ on | 回报 / reward-to-go |
+# | $G_t = \sum_{t' \ge t} \gamma^{t'-t} r_{t'}$ | reward-to-go, the return from step $t$ on (the TRL notes: $R_t(\tau)$; in their section 3, $R_t$ is the reward of step $t$) | 回报 / reward-to-go |
+# | $\psi_t$ | the weight on step $t$'s score in $\nabla J = \mathbb{E}[\sum_t \psi_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)]$: $R(\tau)$ (01), $R(\tau) - b$ (02), $\gamma^t G_t$ (03), $\hat A_t$ (05–08); the derivation notes list such forms under the same name, with $G_t$ where 03 has $\gamma^t G_t$ | $\psi_t$ (as in the derivation notes) |
 # | $J(\theta) = \mathbb{E}_{\tau \sim \pi_\theta}[R(\tau)]$ | the objective (in the notes: $\bar R_\theta$, the expected reward) | 期望回报 |
 # | $V^\pi(s)$, $Q^\pi(s, a)$ | state value, action value | 状态价值, 动作价值 |
 # | $A^\pi(s, a) = Q^\pi(s, a) - V^\pi(s)$ | advantage | 优势函数 |
 # | $\hat A_t$ | an estimate of $A(s_t, a_t)$ computed from data (notebooks 05–08: GAE) | 优势估计 |
 # | $b$, $b(s_t)$ | baseline | 基线 |
-# | $d^\pi(s) = \sum_t \gamma^t \Pr(s_t = s)$ | discounted state visits (not normalised) | 状态访问分布 (the notes multiply by $1 - \gamma$) |
+# | $d^\pi(s) = \sum_t \gamma^t \Pr(s_t = s)$ | discounted state visits, not normalised (the derivation notes: $\nu^\pi(s) = (1 - \gamma) \sum_t \gamma^t P^\pi_t(s)$, normalised to sum to 1) | 状态访问分布 |
 # | on-policy / off-policy | learning from data of the current policy / of another one | 同策略 / 异策略 |
 # | $\mu$ | behaviour policy, the one that collected the data (notebook 04) | 行为策略 |
-# | $\theta_\text{old}$ (also $\theta'$) | the parameters that collected the data | 旧策略 |
+# | $\theta_\text{old}$ | the parameters that collected the data. The derivation notes call them $\theta$ (in TRPO's $L_\theta(\theta')$) and $\theta_k$ (in TRPO's KL constraint and in PPO); their $\theta'$ is the *new* policy being sought. Only the TRL notes use $\theta'$ for the old one | 旧策略 |
 # | $\rho_t = \pi_\theta(a_t \mid s_t) / \pi_{\theta_\text{old}}(a_t \mid s_t)$ | probability ratio (importance weight) | 概率比率 / 重要性权重 |
 # | $\mathbb{E}_t[\cdot]$ | average over the steps $t$ of a collected batch (the PPO paper's $\hat{\mathbb{E}}_t$) | 经验平均 |
 # | $\alpha$ | a step length: the learning rate, or how far along a direction $u$ we move, $\theta_\text{old} + \alpha u$ | 学习率 / 步长 |
@@ -254,7 +263,7 @@ print(f"average return of the uniform episodes  = {returns.mean():.3f}   (the va
 # | $\lambda \in [0, 1]$ | GAE parameter | 广义优势估计 (GAE) 的 $\lambda$ |
 # | terminated / truncated | the episode ended / was cut by a time limit | 终止 / 截断 |
 # | $\beta$ | weight of a KL penalty | KL 惩罚系数 |
-# | $\kappa$ | the KL budget of a trust region (TRPO, notebook 05) | 信赖域 (KL 约束上限) |
+# | $\kappa$ | the KL budget of a trust region (TRPO, notebook 05; the derivation notes: $\delta$) | 信赖域 (KL 约束上限) |
 # | $\pi_\text{ref}$ | frozen reference policy (language models) | 参考模型 |
 #
 # Shapes use **T** for time, **N** for parallel environments, **B = T·N** for a batch,
@@ -401,7 +410,8 @@ pe.exercises.discounted_sum.solution()
 #
 # *Predict before you run:* in the course's corridor ($p = 0.2$, $c = -0.1$, $g = 1$,
 # $\gamma = 0.9$), is $V(\text{cell } 0)$ above or below $\gamma^2 g + c(1 + \gamma) = 0.62$, the value
-# without slips? By how much? The cell after the exercise prints the answer.
+# without slips? By how much? The cell after the exercise prints the answer, and what the slips
+# cost when steps are free ($c = 0$, where the value without slips is $\gamma^2 g = 0.81$).
 
 # %%
 def always_right_values(n_states, slip, step_reward, goal_reward, gamma):
@@ -421,16 +431,24 @@ pe.exercises.always_right_values.check(always_right_values)
 # NBVAL_CHECK_OUTPUT
 V_right = pe.toy_mdps.state_values(corridor, always_right)
 no_slip = corridor.gamma**2 * 1.0 - 0.1 * (1 + corridor.gamma)
-assert V_right[0] < no_slip
+gap = no_slip - float(V_right[0])
+V_free = pe.toy_mdps.state_values(pe.toy_mdps.corridor(step_reward=0.0), always_right)  # c = 0: only the delay
+delay = corridor.gamma**2 - float(V_free[0])
+assert V_right[0] < no_slip and abs(gap - 0.0781) < 1e-4
+assert abs(delay - 0.0390) < 1e-4 and 0.45 < delay / gap < 0.55  # the delay alone: about half of the gap
 print("V of always right:", np.round(V_right.numpy(), 4).tolist(), f"  without slips V(cell 0) = {no_slip:.2f}")
+print(f"slips lower V(cell 0) by {gap:.4f}")
+print(f"with free steps (c = 0): V(cell 0) = {V_free[0]:.4f}, {delay:.4f} below γ² g = {corridor.gamma**2:.2f}")
 
 # %% [markdown]
-# Slips cost: each one repeats a step cost and delays the goal by a factor $\gamma$.
+# Below, by 0.0781: $V(\text{cell } 0) = 0.5419$ against 0.62. Slips cost in two ways: each one
+# repeats a step cost, and delays the goal by a factor $\gamma$. With free steps the delay alone lowers
+# $V(\text{cell } 0)$ from 0.81 to 0.7710, by 0.0390, about half of the 0.0781.
 
 # %% [markdown]
 # ## Recap
 #
-# * The course goes 00 → 10; each notebook imports the tested package `ppo_edu`.
+# * The course goes 00 → 11; each notebook imports the tested package `ppo_edu`.
 # * RL: an agent acts, the environment answers with a reward and the next state; an episode's
 #   return (0.1) is the discounted sum of its rewards, and the agent wants a policy with a large
 #   expected return. The state is Markov (0.2): the future depends on the past only through it.

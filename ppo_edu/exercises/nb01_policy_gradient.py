@@ -1,5 +1,5 @@
-"""Notebook 01's exercises: the softmax score ∇log π, the REINFORCE pseudo-loss, and the exact
-gradient of a softmax bandit derived by hand."""
+"""Notebook 01's exercises, in reading order: the softmax score ∇log π (1.1), the exact gradient
+of a softmax bandit derived by hand (1.2), and the REINFORCE pseudo-loss (1.3)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ softmax_score = Exercise(
 )
 
 
-# -- Exercise 1.2: the REINFORCE pseudo-loss ---------------------------------------------------
+# -- Exercise 1.3: the REINFORCE pseudo-loss ---------------------------------------------------
 def _loss_cases() -> list[dict]:
     g = torch.Generator().manual_seed(2)
     out = []
@@ -82,6 +82,7 @@ reinforce_loss = Exercise(
         log_probs), mask),
     cases=_loss_cases,
     solution_fn=loss_solution,
+    grad_args=("log_probs",),  # compared by value and by ∂loss/∂log_probs: a loss without gradient fails
     mistakes=(
         Mistake("sign_flipped", "Sign flipped: optimisers *minimise*, and we want to *maximise* J, so the loss is "
                                 "minus the weighted log-probabilities.",
@@ -91,15 +92,24 @@ reinforce_loss = Exercise(
         Mistake("mean_over_steps", "You divided by the number of steps; (1.9) averages over the N *episodes*, "
                                    "each of which sums over its own steps.",
                 lambda log_probs, returns, mask: -(returns * (log_probs * mask).sum(0)).sum() / mask.sum()),
+        Mistake("divided_by_T", "You divided by T = log_probs.shape[0], the padded number of time steps. The "
+                                "tensors are time-major, (T, N): the N episodes are log_probs.shape[1], and (1.11) "
+                                "divides by N. Each episode keeps its whole sum over its steps.",
+                lambda log_probs, returns, mask: -(returns * (log_probs * mask).sum(0)).sum() / log_probs.shape[0]),
+        Mistake("mean_of_all_entries", "You took the mean of all T·N entries (`.mean()` of a (T, N) tensor), which "
+                                       "divides by T·N, padded steps included. (1.11) sums each episode over its "
+                                       "steps and divides by N = log_probs.shape[1] only.",
+                lambda log_probs, returns, mask: -(returns * log_probs * mask).mean()),
     ),
     hints=(
         "Shapes: log_probs and mask are (T, N), returns is (N,). First sum log_probs·mask over time (dim 0).",
-        "Multiply each episode's sum by its return, add over episodes, divide by N = log_probs.shape[1], negate.",
+        "Multiply each episode's sum by its return, add over episodes, divide by N = log_probs.shape[1], negate. "
+        "Use torch operations only (no .item(), float() or .numpy()), so that the loss keeps its gradient.",
     ),
 )
 
 
-# -- Exercise 1.3: the exact gradient of a softmax bandit, derived ------------------------------
+# -- Exercise 1.2: the exact gradient of a softmax bandit, derived ------------------------------
 def _bandit_cases() -> list[dict]:
     g = torch.Generator().manual_seed(11)
     out = [{"logits": torch.tensor([0.0, 1.0, -1.0], dtype=F64), "rewards": torch.tensor([1.0, 0.0, 2.0], dtype=F64)}]

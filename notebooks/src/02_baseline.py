@@ -293,7 +293,7 @@ pe.exercises.optimal_baseline.check(lambda score_sums, returns: returns.mean())
 
 # %% [markdown]
 # **Exercise 2.3** (derive, and predict first). For a softmax *bandit* (one state, one action per
-# episode, as in Exercise 1.3) the expectations in (2.4) are finite sums over the actions, so
+# episode, as in Exercise 1.2) the expectations in (2.4) are finite sums over the actions, so
 # $b^*$ has a closed form. Derive it and code it: given logits and rewards (1-D, length $K$),
 # return the exact $b^*$.
 #

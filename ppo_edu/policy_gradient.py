@@ -123,11 +123,10 @@ def discount_weights(values: Any, mask: Any, gamma: float) -> Tensor:
     return g ** torch.arange(x.shape[0], dtype=x.dtype)[:, None] * x * m
 
 
-def reinforce_estimates(theta: Any, states: Any, actions: Any, weights: Any, mask: Any | None = None) -> Tensor:
-    """One gradient estimate per episode, ĝ_n = Σ_t ψ_t ∇log π_θ(a_t|s_t), eq. (1.9); average them for ĝ.
+def _weighted_episode_args(theta: Any, states: Any, actions: Any, weights: Any, mask: Any | None):
+    """theta as a tensor and the episode arguments checked, one episode (T,) made a batch (T, 1).
 
-    Shapes:
-        theta: (S, A);  states, actions, weights, mask: (T, N);  result: (N, S, A).
+    Shapes: theta (S, A); states, actions, weights, mask (T, N) or (T,) → (S, A) and four (T, N).
     """
     th = _theta(theta)
     s, a, m = _episode_args(states, actions, mask, th)
@@ -135,6 +134,16 @@ def reinforce_estimates(theta: Any, states: Any, actions: Any, weights: Any, mas
     check_same_shape("states", s, weights=w)
     if s.ndim == 1:
         s, a, m, w = s[:, None], a[:, None], m[:, None], w[:, None]
+    return th, s, a, m, w
+
+
+def reinforce_estimates(theta: Any, states: Any, actions: Any, weights: Any, mask: Any | None = None) -> Tensor:
+    """One gradient estimate per episode, ĝ_n = Σ_t ψ_t ∇log π_θ(a_t|s_t), eq. (1.9); average them for ĝ.
+
+    Shapes:
+        theta: (S, A);  states, actions, weights, mask: (T, N);  result: (N, S, A).
+    """
+    th, s, a, m, w = _weighted_episode_args(theta, states, actions, weights, mask)
     S, A = th.shape
     N = s.shape[1]
     pi = torch.softmax(th, dim=-1)
@@ -248,12 +257,7 @@ def second_moment_split(theta: Any, states: Any, actions: Any, weights: Any, mas
     Shapes:
         theta: (S, A);  states, actions, weights, mask: (T, N);  result: (N, 2), columns (own, cross).
     """
-    th = _theta(theta)
-    s, a, m = _episode_args(states, actions, mask, th)
-    w = as_float("weights", weights, th, torch.float64)
-    check_same_shape("states", s, weights=w)
-    if s.ndim == 1:
-        s, a, m, w = s[:, None], a[:, None], m[:, None], w[:, None]
+    th, s, a, m, w = _weighted_episode_args(theta, states, actions, weights, mask)
     est = reinforce_estimates(th, s, a, w, m)
     pi = torch.softmax(th, dim=-1)
     step_sq = ((torch.nn.functional.one_hot(a, th.shape[1]).to(th.dtype) - pi[s]) ** 2).sum(-1)  # ‖(1.8)‖², (T, N)

@@ -145,3 +145,27 @@ def test_sweep_runs_and_tunes_on_the_tuning_seeds():
         assert len(row["strict_steps"]) == 2
         assert all(s == 2048 or s == float("inf") for s in row["strict_steps"])  # one evaluation, at the end of the budget
         assert row["us_per_step"] > 0
+        assert row["eval_seed"] == sweep.TUNING_SEED
+
+
+@pytest.mark.parametrize("config", ['{"num_envs": 8, "num_steps": 16}', '{"num_envs": 8, "num_steps": 16, "population": 2}'])
+def test_floor_check_gradient_by_hand_is_autograds(config):
+    """benchmarks/floor_check.py: its hand-derived gradient of ppo_loss equals autograd's (it times both)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "floor_check.py"), "--config", config, "--repeats", "3"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = json.loads(proc.stdout.splitlines()[-1])
+    assert row["max_abs_grad_diff"] < 1e-6 and row["max_abs_grad"] > 1e-2  # agreement on gradients that are not all ~0
+    assert row["population"] == json.loads(config).get("population", 1)
+    assert row["autograd_ms"] > 0 and row["by_hand_ms"] > 0 and row["arithmetic_only_ms"] > 0
+
+
+def test_floor_check_refuses_a_loss_it_does_not_derive():
+    """An entropy bonus is not in the hand-written gradient: a clear refusal, not a wrong comparison."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "floor_check.py"), "--config", '{"ent_coef": 0.01}', "--repeats", "1"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "ent_coef" in proc.stderr and "hand-written gradient" in proc.stderr

@@ -51,11 +51,26 @@ def _check_sizes(obs_dim: int, n_actions: int, hidden: Sequence[int]) -> tuple[i
     return hidden
 
 
-def _gumbel_sample(logits: Tensor, generator: torch.Generator | None) -> Tensor:
-    """Draw a ~ softmax(logits) by the Gumbel-max trick: argmax(z + G), G = −log(−log U)."""
-    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
-    u = u.clamp_(min=torch.finfo(logits.dtype).tiny)
-    return torch.argmax(logits - torch.log(-torch.log(u)), dim=-1)
+def log_neg_log_uniform(shape: Sequence[int], generator: torch.Generator | None, device=None, dtype=torch.float32) -> Tensor:
+    """log(−log U) for U ~ Uniform(0, 1): minus Gumbel noise, G = −log(−log U).
+
+    Drawn for many steps at once (a rollout draws all its steps' noise in one call: the same
+    numbers from the same CPU generator as one call per step, in fewer operations).
+
+    Shapes: result ``shape``.
+    """
+    u = torch.rand(tuple(shape), generator=generator, device=device, dtype=dtype)
+    return torch.log(-torch.log(u.clamp_(min=torch.finfo(dtype).tiny)))
+
+
+def _gumbel_sample(logits: Tensor, generator: torch.Generator | None, noise: Tensor | None = None) -> Tensor:
+    """Draw a ~ softmax(logits) by the Gumbel-max trick: argmax(z + G), G = −log(−log U).
+
+    ``noise``: log(−log U) of the shape of ``logits``, drawn beforehand (:func:`log_neg_log_uniform`).
+    """
+    if noise is None:
+        noise = log_neg_log_uniform(logits.shape, generator, logits.device, logits.dtype)
+    return torch.argmax(logits - noise, dim=-1)
 
 
 def _logp_entropy(logits: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
@@ -82,14 +97,20 @@ class _Interface:
         logp, entropy = _logp_entropy(logits, action)
         return action, logp, entropy, self.value(obs)
 
-    def sample(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    def sample(
+        self, obs: Tensor, generator: torch.Generator | None = None, noise: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         """Actions drawn from π(·|s) and their log-probabilities (no critic: what a rollout needs).
 
+        ``noise``: log(−log U) drawn beforehand (:func:`log_neg_log_uniform`), else drawn here from ``generator``.
+
         Shapes:
-            obs (..., O);  results (...).
+            obs (..., O);  noise (..., A);  results (...).
         """
         logits = self.logits(obs)
-        action = _gumbel_sample(logits, generator)
+        if noise is not None and noise.shape != logits.shape:
+            raise ValueError(f"noise: expected the logits' shape {tuple(logits.shape)}, got {tuple(noise.shape)}")
+        action = _gumbel_sample(logits, generator, noise)
         logp = torch.log_softmax(logits, dim=-1).gather(-1, action.unsqueeze(-1)).squeeze(-1)
         return action, logp
 

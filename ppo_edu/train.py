@@ -38,7 +38,7 @@ import torch
 
 from . import advantages as adv_mod
 from . import losses
-from .agents import ActorCritic, PopulationActorCritic
+from .agents import ActorCritic, PopulationActorCritic, log_neg_log_uniform
 from .envs import N_ACTIONS, OBS_DIM, GymVectorCartPole, TorchCartPole, make_cartpole
 from .runtime import get_device
 from .validate import check_int, check_nonnegative, check_positive, check_unit_interval, trusted
@@ -556,22 +556,26 @@ class Trainer:
 
     @torch.no_grad()
     def collect(self) -> Tensor:
-        """Run the policy for T steps in all P·N environments; returns (P,) mean finished-episode return."""
-        cfg, ro, p = self.config, self.rollout, self.config.population
-        ret_sum = torch.zeros(p * cfg.num_envs, device=self.device)
-        ret_cnt = torch.zeros(p * cfg.num_envs, device=self.device)
+        """Run the policy for T steps in all P·N environments into ``self.rollout``; returns (P,)
+        mean finished-episode return.
+
+        The sampling noise of all T steps is drawn in one call, and each field is stacked once
+        at the end (fewer operations per step; the same numbers as drawing and storing step by step).
+        """
+        cfg, p, n = self.config, self.config.population, self.config.num_envs
+        noise = log_neg_log_uniform((cfg.num_steps, p, n, N_ACTIONS), self.generator, self.device)
+        steps = []
         for t in range(cfg.num_steps):
-            action, logp = self.agent.sample(self.obs.view(p, cfg.num_envs, OBS_DIM), self.generator)
-            ro.obs[t] = self.obs
-            ro.actions[t] = action.view(-1)
-            ro.logp[t] = logp.view(-1)
-            self.obs, reward, term, trunc, info = self.env.step(ro.actions[t])
-            ro.rewards[t], ro.terminated[t], ro.truncated[t] = reward, term, trunc
-            ro.final_obs[t] = info["final_obs"]
-            done = info["_final_obs"].float()
-            ret_sum += done * info["episode_return"]
-            ret_cnt += done
-        return ret_sum.view(p, -1).sum(1) / ret_cnt.view(p, -1).sum(1)  # NaN where no episode ended
+            action, logp = self.agent.sample(self.obs.view(p, n, OBS_DIM), noise=noise[t])
+            action = action.view(-1)
+            next_obs, reward, term, trunc, info = self.env.step(action)
+            steps.append((self.obs, action, logp.view(-1), reward, term, trunc, info["final_obs"],
+                          info["_final_obs"], info["episode_return"]))  # fmt: skip
+            self.obs = next_obs
+        *fields, done, episode_return = (torch.stack(column) for column in zip(*steps, strict=True))
+        self.rollout = Rollout(*fields)
+        ret_sum = torch.where(done, episode_return, 0.0).sum(0)  # whole numbers: exact in any order
+        return ret_sum.view(p, -1).sum(1) / done.sum(0).view(p, -1).sum(1)  # NaN where no episode ended
 
     def iteration(self) -> IterationStats:
         """One PPO iteration: rollout, advantages, update. Returns its :class:`IterationStats`."""

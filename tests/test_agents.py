@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+import ppo_edu as pe
 from ppo_edu.agents import ActorCritic, PopulationActorCritic
 
 
@@ -146,3 +147,17 @@ def test_bad_arguments_raise():
         pop.logits(torch.zeros(3, 5, 4))
     with pytest.raises(ValueError, match="index"):
         pop.member(2)
+
+
+def test_sample_with_noise_drawn_beforehand_is_sample_from_the_generator():
+    """A rollout draws all its steps' noise at once: the same actions as drawing step by step."""
+    pop = PopulationActorCritic(2, 4, 2, 8, generator=torch.Generator().manual_seed(0))
+    obs = torch.randn(5, 2, 16, 4)
+    g1, g2 = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    step_by_step = [pop.sample(obs[t], g1) for t in range(5)]
+    noise = pe.agents.log_neg_log_uniform((5, 2, 16, 2), g2)
+    at_once = [pop.sample(obs[t], noise=noise[t]) for t in range(5)]
+    for (a1, l1), (a2, l2) in zip(step_by_step, at_once, strict=True):
+        assert torch.equal(a1, a2) and torch.equal(l1, l2)
+    with pytest.raises(ValueError, match="noise: expected the logits' shape"):
+        pop.sample(obs[0], noise=noise[0, :, :8])

@@ -511,3 +511,35 @@ def test_a_run_uses_exactly_seed_streams_consecutive_seeds():
     ref = PopulationActorCritic(1, 4, 2, tr.config.hidden, generator=torch.Generator().manual_seed(s))
     assert all(torch.equal(a, b) for a, b in zip(tr.agent.parameters(), ref.parameters(), strict=True))
     assert max(s + 1, s + 2) < s + pe.train.SEED_STREAMS
+
+
+def test_collect_equals_a_step_by_step_reference_loop():
+    """The rollout (noise drawn at once, fields stacked at the end) is the naive loop: draw, act,
+    step, store, one step at a time, from the same generators; and the reported return is the
+    mean of the episodes that ended, per member."""
+    cfg = PPOConfig(**{**SMALL, "population": 2, "num_envs": 4, "num_steps": 40})
+    tr = Trainer(cfg)
+    ref_env = pe.envs.TorchCartPole(8, seed=cfg.seed + 2)
+    ref_obs, _ = ref_env.reset(seed=cfg.seed + 2)
+    ref_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    agent = copy.deepcopy(tr.agent)
+    rows, finished = [], [[], []]
+    with torch.no_grad():
+        for _ in range(cfg.num_steps):
+            logits = agent.logits(ref_obs.view(2, 4, 4))
+            u = torch.rand(logits.shape, generator=ref_gen).clamp_(min=torch.finfo(torch.float32).tiny)
+            action = torch.argmax(logits - torch.log(-torch.log(u)), dim=-1).view(-1)
+            logp = torch.log_softmax(logits, -1).view(-1, 2)[torch.arange(8), action]
+            next_obs, reward, term, trunc, info = ref_env.step(action)
+            rows.append((ref_obs, action, logp, reward, term, trunc, info["final_obs"]))
+            for e in torch.nonzero(info["_final_obs"]).flatten().tolist():
+                finished[e // 4].append(float(info["episode_return"][e]))
+            ref_obs = next_obs
+    got = tr.collect()
+    names = ("obs", "actions", "logp", "rewards", "terminated", "truncated", "final_obs")
+    for name, column in zip(names, zip(*rows, strict=True), strict=True):
+        assert torch.equal(getattr(tr.rollout, name), torch.stack(column)), name
+    assert torch.equal(tr.obs, ref_obs)
+    expected = [np.mean(f) if f else np.nan for f in finished]
+    assert any(finished)  # 40 steps of a fresh policy: some episodes end
+    np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -80,6 +82,7 @@ def _rows(results: dict[str, list[dict]]) -> dict[str, dict]:
             strict = [add(r, "time_to_solve_s") for r in rs]
             confirm = [add(r, "time_to_solve_s_3") for r in rs]
             rows[name + suffix] = {
+                "strict_s": strict,  # per seed, in --seeds order (for the ratio's interval)
                 "strict_median_s": _median(strict),
                 "strict_min_s": min(strict),
                 "strict_max_s": max(strict),
@@ -111,6 +114,26 @@ def _print_rows(rows: dict[str, dict]) -> None:
         )
 
 
+def ratio_interval(ours: list[float], peer: list[float], level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> list[float]:
+    """Bootstrap interval of median(ours) / median(peer) over the seeds, resampled in pairs (seed s of
+    both contestants together). A run that never solved counts as infinitely slow, as in the medians;
+    resamples whose ratio is undefined (both medians infinite) are left out.
+
+    Shapes: ours, peer (S,) → [low, high].
+    """
+    a, b = np.asarray(ours, float), np.asarray(peer, float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"ours, peer: expected two equally long lists of at least 2 seeds, got {a.shape} and {b.shape}")
+    idx = np.random.default_rng(seed).integers(0, len(a), size=(n_boot, len(a)))
+    num, den = np.median(a[idx], axis=1), np.median(b[idx], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num / den
+    r = r[~np.isnan(r)]
+    if not len(r):
+        return [float("nan"), float("nan")]
+    return [float(q) for q in np.quantile(r, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf")]  # no inf - inf
+
+
 def _ratios(rows: dict[str, dict]) -> dict[str, dict]:
     ours = rows.get("ppo_edu")
     out = {}
@@ -125,6 +148,9 @@ def _ratios(rows: dict[str, dict]) -> dict[str, dict]:
         }
         strict, confirm = (f"{x:6.3f}" if math.isfinite(x) and x > 0 else "   n/a" for x in out[name].values())
         note = "   (n/a: a median is inf)" if "n/a" in strict + confirm else ""
+        if len(ours["strict_s"]) >= 2 and len(ours["strict_s"]) == len(s["strict_s"]):
+            out[name]["strict_interval"] = lo, hi = ratio_interval(ours["strict_s"], s["strict_s"])
+            note = f"   strict 95 % interval over seeds [{lo:.3f}-{hi:.3f}]{note}"
         print(f"ratio ppo_edu / {name:<33} strict {strict}   3-in-a-row {confirm}{note}")
     return out
 

@@ -169,3 +169,18 @@ def test_floor_check_refuses_a_loss_it_does_not_derive():
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )  # fmt: skip
     assert proc.returncode != 0 and "ent_coef" in proc.stderr and "hand-written gradient" in proc.stderr
+
+
+def test_ratio_interval_resamples_seeds_in_pairs():
+    """benchmarks/run.py's interval of the ratio of medians: hand-worked cases and bad input."""
+    import run
+
+    assert run.ratio_interval([1.0, 1.0, 1.0], [2.0, 2.0, 2.0]) == [0.5, 0.5]  # no spread, no interval
+    lo, hi = run.ratio_interval([1.0, 2.0, 3.0, 4.0, 5.0], [10.0, 10.0, 10.0, 10.0, 10.0])
+    assert 0.1 <= lo < 0.3 < hi <= 0.5  # medians of resampled seeds lie between the extremes 1 and 5
+    # pairs: ours is half the peer on every seed, so every resample's ratio is 1/2 whatever the spread
+    assert run.ratio_interval([1.0, 2.0, 4.0, 8.0], [2.0, 4.0, 8.0, 16.0]) == [0.5, 0.5]
+    lo, hi = run.ratio_interval([1.0, 1.0, float("inf")], [2.0, 2.0, 2.0])  # an unsolved run is infinitely slow
+    assert lo == 0.5 and hi == float("inf")
+    with pytest.raises(ValueError, match="equally long"):
+        run.ratio_interval([1.0, 2.0], [1.0, 2.0, 3.0])

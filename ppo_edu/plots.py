@@ -440,15 +440,17 @@ def ppo_training(history: dict[str, Sequence[float]], title: str | None = None) 
     fig, axes = plt.subplots(2, 4, figsize=(14, 5.6), layout="constrained")
     palette = (COLORS["pos"], COLORS["neg"])
     for ax, (name, lines, healthy) in zip(axes.flat, PPO_PANELS, strict=True):
+        labelled = False
         for (key, label), color in zip(lines, palette, strict=False):
             if key not in history:
                 continue
             y = np.asarray(history[key], dtype=float)
             y = np.nanmean(y, axis=0) if y.ndim == 2 else y
             ax.plot(np.arange(1, len(y) + 1), y, marker="o", ms=2.5, lw=1.2, color=color, label=label)
+            labelled = labelled or label is not None
         ax.set_title(name if healthy is None else f"{name}\nhealthy: {healthy}", fontsize=9.5)
         ax.set_xlabel("iteration", fontsize=8.5)
-        if any(label for _, label in lines):
+        if labelled:  # a legend only for the lines actually drawn (none where every key is missing)
             ax.legend(fontsize=7.5, loc="best")
     if title:
         fig.suptitle(title)

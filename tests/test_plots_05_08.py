@@ -65,6 +65,7 @@ def test_td_vs_mc_and_training_figures_draw_their_data():
     assert len(fig.axes) == len(pe.plots.PPO_PANELS) == 8
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [2.0, 4.0])  # a population is drawn as its mean
     assert [len(ax.lines) for ax in fig.axes] == [1, 1, 0, 0, 0, 1, 0, 0]  # missing keys leave panels empty
+    assert [ax.get_legend() is not None for ax in fig.axes] == [False, True, False, False, False, True, False, False]
 
 
 def test_recipes_registered():

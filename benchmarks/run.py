@@ -148,7 +148,7 @@ def _ratios(rows: dict[str, dict]) -> dict[str, dict]:
         }
         strict, confirm = (f"{x:6.3f}" if math.isfinite(x) and x > 0 else "   n/a" for x in out[name].values())
         note = "   (n/a: a median is inf)" if "n/a" in strict + confirm else ""
-        if len(ours["strict_s"]) >= 2 and len(ours["strict_s"]) == len(s["strict_s"]):
+        if "n/a" not in strict and len(ours["strict_s"]) >= 2 and len(ours["strict_s"]) == len(s["strict_s"]):
             out[name]["strict_interval"] = lo, hi = ratio_interval(ours["strict_s"], s["strict_s"])
             note = f"   strict 95 % interval over seeds [{lo:.3f}-{hi:.3f}]{note}"
         print(f"ratio ppo_edu / {name:<33} strict {strict}   3-in-a-row {confirm}{note}")

@@ -62,12 +62,9 @@ def check_supported(cfg: pe.train.PPOConfig) -> None:
 
 def forward(mlp: pe.agents._BatchedMLP, x: Tensor) -> tuple[Tensor, list[Tensor]]:
     """Output and the inputs of every layer (x, h_1, ..., h_L). Shapes: x (P, M, in) → (P, M, out)."""
-    *hidden, (w_out, b_out) = mlp.layers()
-    inputs = [x]
-    for w, b in hidden:
-        x = torch.tanh(torch.baddbmm(b, x, w))
-        inputs.append(x)
-    return torch.baddbmm(b_out, x, w_out), inputs
+    inputs = [x, *mlp.hidden(x)]  # the network's own hidden layers
+    w_out, b_out = mlp.layers()[-1]
+    return torch.baddbmm(b_out, inputs[-1], w_out), inputs
 
 
 def backward(mlp: pe.agents._BatchedMLP, inputs: list[Tensor], delta: Tensor) -> list[Tensor]:
